@@ -1,0 +1,17 @@
+"""Who may do what. Kept in the core so that every driving adapter gets the same answers."""
+
+from __future__ import annotations
+
+from domain.errors import PermissionDenied
+from domain.sign_in import Actor
+
+
+def require_admin(actor: Actor) -> None:
+    """Managing users is for admins only."""
+    if not actor.is_admin:
+        raise PermissionDenied("Only admins may manage users.")
+
+
+def may_manage_customers(actor: Actor) -> bool:
+    """Every signed-in user, admin or not, may list, read, create, change and delete customers."""
+    return actor.user_id is not None

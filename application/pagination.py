@@ -1,0 +1,49 @@
+"""Opaque cursors for keyset pages: the position after which the next page starts."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from domain.errors import InvalidInput, MalformedRequest
+
+T = TypeVar("T")
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(*position: Any) -> str:
+    raw = json.dumps(position, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, expected_length: int) -> list[Any]:
+    """The position inside a cursor; ``MalformedRequest`` for anything we did not issue."""
+    try:
+        if len(cursor) > 1024:
+            raise ValueError("too long")
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        position = json.loads(raw)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
+        raise MalformedRequest("The cursor is not valid.") from error
+    if not isinstance(position, list) or len(position) != expected_length:
+        raise MalformedRequest("The cursor is not valid.")
+    if not all(isinstance(part, str) for part in position):
+        raise MalformedRequest("The cursor is not valid.")
+    return position
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput.single("limit", f"must be between 1 and {MAX_LIMIT}")
+    return limit

@@ -1,0 +1,198 @@
+"""What the use cases need from the outside world. Adapters implement these.
+
+Ports are abstract base classes rather than Protocols so that a missing method fails loudly at
+construction and so that frameworks that check injected values with ``isinstance`` accept them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Literal, Self
+from uuid import UUID
+
+from domain.customers import Customer
+from domain.sign_in import Actor, RefreshToken, SignInSession
+from domain.users import User
+from domain.values import CustomerId
+
+CustomerSortField = Literal["name", "surname", "created_at", "updated_at", "id"]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerListQuery:
+    limit: int
+    sort: CustomerSortField = "created_at"
+    descending: bool = True
+    # search_key() of the text to find in id, name, surname and e-mail.
+    search: str | None = None
+    # The sort value and id of the last customer of the previous page.
+    after: tuple[Any, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserListQuery:
+    limit: int
+    # Case-insensitive text to find in e-mail or name.
+    search: str | None = None
+    is_admin: bool | None = None
+    # The e-mail key and id of the last user of the previous page.
+    after: tuple[str, UUID] | None = None
+
+
+class UserRepository(ABC):
+    @abstractmethod
+    async def add(self, user: User) -> None: ...
+
+    @abstractmethod
+    async def get(self, user_id: UUID) -> User | None:
+        """The active user with this id; deleted users are not found."""
+
+    @abstractmethod
+    async def get_by_email(self, email_key: str) -> User | None:
+        """The active user whose casefolded e-mail is ``email_key``."""
+
+    @abstractmethod
+    async def update(self, user: User) -> None: ...
+
+    @abstractmethod
+    async def count_active_admins(self, *, lock: bool = False) -> int:
+        """With ``lock``, hold the admins until commit so that concurrent demotions serialise."""
+
+    @abstractmethod
+    async def list(self, query: UserListQuery) -> list[User]:
+        """Active users ordered by e-mail key then id, at most ``query.limit``."""
+
+
+class CustomerRepository(ABC):
+    @abstractmethod
+    async def add(self, customer: Customer) -> None:
+        """Raise ``Conflict`` when the id is taken."""
+
+    @abstractmethod
+    async def get(self, customer_id: CustomerId, *, for_update: bool = False) -> Customer | None: ...
+
+    @abstractmethod
+    async def update(self, customer: Customer) -> None: ...
+
+    @abstractmethod
+    async def delete(self, customer_id: CustomerId) -> None: ...
+
+    @abstractmethod
+    async def list(self, query: CustomerListQuery) -> list[Customer]:
+        """Customers in the query's order, at most ``query.limit``."""
+
+
+class SignInSessionRepository(ABC):
+    @abstractmethod
+    async def add(self, session: SignInSession) -> None: ...
+
+    @abstractmethod
+    async def get(self, session_id: UUID) -> SignInSession | None: ...
+
+    @abstractmethod
+    async def add_refresh_token(self, token: RefreshToken) -> None: ...
+
+    @abstractmethod
+    async def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        """Find and lock the token, so that two refreshes with it cannot both succeed."""
+
+    @abstractmethod
+    async def mark_rotated(self, token_hash: str, at: datetime) -> None: ...
+
+    @abstractmethod
+    async def revoke(self, session_id: UUID, at: datetime) -> None: ...
+
+    @abstractmethod
+    async def revoke_all_of_user(self, user_id: UUID, at: datetime, *, keep: UUID | None = None) -> None:
+        """End every active session of the user, except ``keep``."""
+
+
+class UnitOfWork(ABC):
+    """One transaction over the repositories. Leaving the block without ``commit`` rolls back."""
+
+    users: UserRepository
+    customers: CustomerRepository
+    sign_in_sessions: SignInSessionRepository
+
+    @abstractmethod
+    async def __aenter__(self) -> Self: ...
+
+    @abstractmethod
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    @abstractmethod
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(ABC):
+    @abstractmethod
+    def __call__(self) -> UnitOfWork: ...
+
+
+class ActorLookup(ABC):
+    """Finds who is behind an access token on every request: kept apart from the unit of work so
+    that it can be answered from a cache."""
+
+    @abstractmethod
+    async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> Actor | None:
+        """The actor if the session is active and its user active, else None."""
+
+
+class PasswordHasher(ABC):
+    @abstractmethod
+    async def hash(self, password: str) -> str: ...
+
+    @abstractmethod
+    async def verify(self, password_hash: str, password: str) -> bool: ...
+
+    @abstractmethod
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when the hash was made with parameters older than the current ones."""
+
+    @abstractmethod
+    async def verify_nothing(self, password: str) -> None:
+        """Spend the time of a real verification, so that unknown users cannot be told apart."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: UUID
+    session_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+
+
+class AccessTokens(ABC):
+    @abstractmethod
+    def issue(self, claims: AccessClaims, now: datetime) -> IssuedToken: ...
+
+    @abstractmethod
+    def verify(self, token: str) -> AccessClaims:
+        """Raise ``NotAuthenticated`` unless the token is a valid, unexpired access token of ours."""
+
+
+class Clock(ABC):
+    @abstractmethod
+    def now(self) -> datetime:
+        """The current time, timezone-aware, in UTC."""
+
+
+class IdGenerator(ABC):
+    @abstractmethod
+    def new_id(self) -> UUID: ...
+
+    @abstractmethod
+    def new_secret(self) -> str:
+        """An unguessable token for a client to hold, e.g. a refresh token."""

@@ -1,0 +1,52 @@
+"""Sign-in sessions: one per sign-in, kept alive by rotating refresh tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from domain.users import UserRef
+
+
+@dataclass(slots=True)
+class SignInSession:
+    id: UUID
+    user_id: UUID
+    created_at: datetime
+    # Absolute end: refreshing never keeps a session alive past this.
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+    def is_active(self, now: datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+
+@dataclass(slots=True)
+class RefreshToken:
+    """A refresh token as stored: only its hash, so a database leak reveals no usable token."""
+
+    token_hash: str
+    session_id: UUID
+    issued_at: datetime
+    expires_at: datetime
+    # Set when the token was exchanged for a new one. Presenting it again means it was stolen.
+    rotated_at: datetime | None = None
+
+    @property
+    def was_rotated(self) -> bool:
+        return self.rotated_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The signed-in user behind a request, as far as authorization needs to know."""
+
+    user_id: UUID
+    name: str
+    is_admin: bool
+    session_id: UUID
+
+    @property
+    def ref(self) -> UserRef:
+        return UserRef(self.user_id, self.name)
