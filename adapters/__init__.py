@@ -1,0 +1,1 @@
+"""Driving (HTTP) and driven (database, storage, crypto) adapters around the application core."""

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, get_args
 
 from application.pagination import Page, check_limit, decode_cursor, encode_cursor
+from application.photos import PhotoStorage, photo_keys
 from application.ports import Clock, CustomerListQuery, CustomerSortField, UnitOfWork, UnitOfWorkFactory
 from application.validation import Problems
-from domain.customers import EDITABLE_FIELDS, Customer, CustomerDetails
-from domain.errors import InvalidInput, MalformedRequest, NotFound, PreconditionFailed
+from domain.customers import EDITABLE_FIELDS, Customer, CustomerDetails, Photo
+from domain.errors import InvalidInput, MalformedRequest, NotFound, PreconditionFailed, ServiceUnavailable
 from domain.sign_in import Actor
 from domain.values import CustomerId, Email, Notes, PersonName, Phone, search_key
+
+logger = logging.getLogger(__name__)
 
 CUSTOMER_NOT_FOUND = "No such customer."
 SORT_FIELDS: tuple[str, ...] = get_args(CustomerSortField)
@@ -55,8 +59,9 @@ def parse_customer_id(value: str) -> CustomerId:
         raise NotFound(CUSTOMER_NOT_FOUND) from error
 
 
-async def _get_customer(uow: UnitOfWork, customer_id: str, *, for_update: bool = False) -> Customer:
-    customer = await uow.customers.get(parse_customer_id(customer_id), for_update=for_update)
+async def get_customer_for_change(uow: UnitOfWork, customer_id: str, *, lock: bool = False) -> Customer:
+    """The customer, locked until commit when ``lock``; ``NotFound`` if there is none."""
+    customer = await uow.customers.get(parse_customer_id(customer_id), for_update=lock)
     if customer is None:
         raise NotFound(CUSTOMER_NOT_FOUND)
     return customer
@@ -65,6 +70,16 @@ async def _get_customer(uow: UnitOfWork, customer_id: str, *, for_update: bool =
 def _check_revision(customer: Customer, expected: list[str] | None) -> None:
     if not customer.matches_revision(expected):
         raise PreconditionFailed("The customer has changed since you read it; read it again and retry.")
+
+
+async def discard_objects(storage: PhotoStorage, photo: Photo | None) -> None:
+    """Delete a photo's objects, best effort: what fails here is left for the orphan sweep."""
+    if photo is None:
+        return
+    try:
+        await storage.delete(photo_keys(photo))
+    except ServiceUnavailable:
+        logger.warning("Could not delete photo objects %s; the orphan sweep will.", photo_keys(photo))
 
 
 class CreateCustomer:
@@ -92,7 +107,7 @@ class GetCustomer:
 
     async def execute(self, actor: Actor, customer_id: str) -> Customer:
         async with self._uow() as uow:
-            return await _get_customer(uow, customer_id)
+            return await get_customer_for_change(uow, customer_id)
 
 
 class ListCustomers:
@@ -171,7 +186,7 @@ class UpdateCustomer:
         expected_revisions: list[str] | None = None,
     ) -> Customer:
         async with self._uow() as uow:
-            customer = await _get_customer(uow, customer_id, for_update=True)
+            customer = await get_customer_for_change(uow, customer_id, lock=True)
             _check_revision(customer, expected_revisions)
             if "id" in patch and patch["id"] != customer.id:
                 raise InvalidInput.single("id", "cannot be changed")
@@ -186,12 +201,16 @@ class UpdateCustomer:
 
 
 class DeleteCustomer:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    """Deleting a customer deletes their photo too, once the row is gone."""
+
+    def __init__(self, uow: UnitOfWorkFactory, storage: PhotoStorage) -> None:
         self._uow = uow
+        self._storage = storage
 
     async def execute(self, actor: Actor, customer_id: str, expected_revisions: list[str] | None = None) -> None:
         async with self._uow() as uow:
-            customer = await _get_customer(uow, customer_id, for_update=True)
+            customer = await get_customer_for_change(uow, customer_id, lock=True)
             _check_revision(customer, expected_revisions)
             await uow.customers.delete(customer.id)
             await uow.commit()
+        await discard_objects(self._storage, customer.photo)

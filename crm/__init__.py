@@ -1,0 +1,1 @@
+"""The composition root: settings, the dependency-injection container, the app factory and the CLI."""

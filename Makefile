@@ -1,0 +1,52 @@
+# The CRM Service. `make run` serves it, `make test` checks everything. See README.md.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv installs everything else. Use the one on PATH, else bootstrap a private copy into .tools/.
+UV ?= $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+export UV_SYSTEM_CERTS ?= 1
+RUN := $(UV) run --frozen
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/pip install --quiet "uv>=0.5,<1"
+
+.venv/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+.PHONY: install
+install: .venv/.installed ## Install the service and its development tools into .venv
+
+.PHONY: run
+run: install ## Serve on PORT (default 8000); an embedded PostgreSQL when DATABASE_URL is unset
+	$(RUN) crm serve
+
+.PHONY: migrate
+migrate: install ## Apply database migrations (DATABASE_URL, or the embedded database)
+	$(RUN) crm migrate
+
+.PHONY: lint
+lint: install ## Static checks: ruff, formatting, mypy (strict), the import-layers contract
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+	$(RUN) lint-imports
+
+.PHONY: format
+format: install ## Format the code and apply safe lint fixes
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+.PHONY: test
+test: lint ## Static checks, then the whole test suite
+	$(RUN) pytest $(PYTEST_ARGS)
+
+.PHONY: clean
+clean: ## Remove the local data folder (embedded database, photos) and caches
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

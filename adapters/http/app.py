@@ -1,0 +1,91 @@
+"""Assembles the Litestar application from controllers and what the composition root provides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from adapters.http.auth import AuthController
+from adapters.http.authentication import provide_actor
+from adapters.http.customers import CustomersController
+from adapters.http.health import HealthController, Readiness
+from adapters.http.openapi import security_components
+from adapters.http.photos import CustomerPhotoController, serve_local_photo
+from adapters.http.problems import EXCEPTION_HANDLERS
+from adapters.http.request_checks import check_request_shape
+from adapters.http.response_headers import ASGIApp, ResponseHeaders
+from adapters.http.schemas import ProviderOut
+from adapters.http.users import UsersController
+
+API_VERSION = "1.0.0"
+JSON_BODY_LIMIT = 1024 * 1024
+
+Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
+
+
+def _provider(make: Callable[[], Any]) -> Provide:
+    # Litestar inspects a provider's signature; a plain closure keeps the DI container out of its sight.
+    def provide() -> Any:
+        return make()
+
+    return Provide(provide, sync_to_thread=False)
+
+
+def create_http_app(
+    *,
+    provided: Mapping[str, Callable[[], Any]],
+    readiness: Readiness,
+    sign_in_providers: Sequence[ProviderOut] = (),
+    cors_origins: Sequence[str] = (),
+    lifespan: Sequence[Lifespan] = (),
+    serve_local_photos: bool = False,
+) -> tuple[Litestar, ASGIApp]:
+    """The Litestar app, and the ASGI callable to serve (the app inside the response-header layer).
+
+    ``provided`` maps handler parameter names (``create_customer``…) to functions returning the object,
+    e.g. a use case; with ``serve_local_photos`` it must provide ``local_photos`` too.
+    """
+    dependencies = {name: _provider(make) for name, make in provided.items()}
+    providers_list = list(sign_in_providers)
+    dependencies["actor"] = Provide(provide_actor)
+    dependencies["readiness"] = Provide(lambda: readiness, sync_to_thread=False)
+    dependencies["sign_in_providers"] = Provide(lambda: providers_list, sync_to_thread=False)
+    app = Litestar(
+        route_handlers=[
+            AuthController,
+            UsersController,
+            CustomersController,
+            CustomerPhotoController,
+            HealthController,
+            *([serve_local_photo] if serve_local_photos else []),
+        ],
+        dependencies=dependencies,
+        exception_handlers=EXCEPTION_HANDLERS,
+        before_request=check_request_shape,
+        cors_config=CORSConfig(
+            allow_origins=list(cors_origins),
+            allow_credentials=False,
+            expose_headers=["ETag", "Location", "Link", "X-Request-ID", "Retry-After"],
+        )
+        if cors_origins
+        else None,
+        openapi_config=OpenAPIConfig(
+            title="CRM Service",
+            version=API_VERSION,
+            description="REST API of the CRM: customers with photos, users and admins, OAuth 2.0 sign-in.",
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin(path="/")],
+            components=security_components("/api/v1/auth/token"),
+        ),
+        request_max_body_size=JSON_BODY_LIMIT,
+        lifespan=list(lifespan),
+        debug=False,
+    )
+    return app, ResponseHeaders(app)

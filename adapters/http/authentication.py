@@ -1,0 +1,24 @@
+"""Who is calling: the bearer access token, checked on every request under /api/v1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.di import NamedDependency
+
+from application.sign_in import Authenticate
+from domain.errors import NotAuthenticated
+from domain.sign_in import Actor
+
+SECURITY: list[dict[str, list[str]]] = [{"BearerAuth": []}]
+
+
+async def provide_actor(request: Request[Any, Any, Any], authenticate: NamedDependency[Authenticate]) -> Actor:
+    header = request.headers.get("authorization")
+    if not header:
+        raise NotAuthenticated("Sign in and send the access token as 'Authorization: Bearer <token>'.")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("Send the access token as 'Authorization: Bearer <token>'.")
+    return await authenticate.execute(token.strip())

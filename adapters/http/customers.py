@@ -1,0 +1,127 @@
+"""/api/v1/customers: the shop's customers, for every signed-in user."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
+
+from adapters.http.authentication import SECURITY
+from adapters.http.conditional import etag_of, parse_entity_tags
+from adapters.http.openapi import responses
+from adapters.http.pages import CURSOR_DESCRIPTION, LIMIT_DESCRIPTION, next_link
+from adapters.http.schemas import CustomerCreate, CustomerOut, CustomerPage, CustomerPatch
+from application.customer_photos import LinkPhotos
+from application.customers import (
+    CreateCustomer,
+    DeleteCustomer,
+    GetCustomer,
+    ListCustomers,
+    NewCustomer,
+    UpdateCustomer,
+)
+from domain.customers import Customer
+from domain.sign_in import Actor
+
+IfMatch = Annotated[
+    str | None, HeaderParameter(name="If-Match", description="Only if the customer still has this ETag.")
+]
+SORT_DESCRIPTION = "name, surname, created_at, updated_at or id; prefix with - for descending."
+
+
+async def present_customer(customer: Customer, link_photos: LinkPhotos) -> CustomerOut:
+    links = await link_photos.execute(customer)
+    return CustomerOut.of(customer, links.photo_url, links.thumbnail_url)
+
+
+class CustomersController(Controller):
+    path = "/api/v1/customers"
+    tags = ["Customers"]
+    security = SECURITY
+
+    @get(responses=responses(400, 401, 422), summary="List customers")
+    async def list_customers(
+        self,
+        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
+        list_customers: NamedDependency[ListCustomers],
+        link_photos: NamedDependency[LinkPhotos],
+        limit: Annotated[int, QueryParameter(name="limit", ge=1, le=100, description=LIMIT_DESCRIPTION)] = 20,
+        cursor: Annotated[
+            str | None, QueryParameter(name="cursor", max_length=1024, description=CURSOR_DESCRIPTION)
+        ] = None,
+        q: Annotated[
+            str | None, QueryParameter(name="q", max_length=200, description="Search id, name, surname and e-mail.")
+        ] = None,
+        sort: Annotated[str, QueryParameter(name="sort", max_length=20, description=SORT_DESCRIPTION)] = "-created_at",
+    ) -> Response[CustomerPage]:
+        page = await list_customers.execute(actor, limit=limit, cursor=cursor, search=q, sort=sort)
+        items = [await present_customer(customer, link_photos) for customer in page.items]
+        body = CustomerPage(items, page.next_cursor)
+        return Response(body, headers=next_link(request, page.next_cursor))
+
+    @post(status_code=HTTP_201_CREATED, responses=responses(400, 401, 409, 415, 422), summary="Create a customer")
+    async def create_customer(
+        self,
+        data: JSONBody[CustomerCreate],
+        actor: NamedDependency[Actor],
+        create_customer: NamedDependency[CreateCustomer],
+        link_photos: NamedDependency[LinkPhotos],
+    ) -> Response[CustomerOut]:
+        customer = await create_customer.execute(
+            actor, NewCustomer(data.id, data.name, data.surname, data.email, data.phone, data.notes)
+        )
+        headers = {"Location": f"{self.path}/{customer.id}", "ETag": etag_of(customer)}
+        return Response(await present_customer(customer, link_photos), status_code=HTTP_201_CREATED, headers=headers)
+
+    @get("/{customer_id:str}", responses=responses(401, 404, 304), summary="Get a customer")
+    async def get_customer(
+        self,
+        customer_id: FromPath[str],
+        actor: NamedDependency[Actor],
+        get_customer: NamedDependency[GetCustomer],
+        link_photos: NamedDependency[LinkPhotos],
+        if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match")] = None,
+    ) -> Response[CustomerOut | None]:
+        customer = await get_customer.execute(actor, customer_id)
+        etag = etag_of(customer)
+        known = parse_entity_tags(if_none_match)
+        if known is not None and (customer.revision in known or "*" in known):
+            return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(await present_customer(customer, link_photos), headers={"ETag": etag})
+
+    @patch(
+        "/{customer_id:str}",
+        status_code=HTTP_200_OK,
+        responses=responses(400, 401, 404, 412, 415, 422),
+        summary="Change a customer (JSON merge patch)",
+    )
+    async def update_customer(
+        self,
+        customer_id: FromPath[str],
+        data: JSONBody[CustomerPatch],
+        actor: NamedDependency[Actor],
+        update_customer: NamedDependency[UpdateCustomer],
+        link_photos: NamedDependency[LinkPhotos],
+        if_match: IfMatch = None,
+    ) -> Response[CustomerOut]:
+        customer = await update_customer.execute(actor, customer_id, data.present(), parse_entity_tags(if_match))
+        return Response(await present_customer(customer, link_photos), headers={"ETag": etag_of(customer)})
+
+    @delete(
+        "/{customer_id:str}",
+        status_code=HTTP_204_NO_CONTENT,
+        responses=responses(401, 404, 412),
+        summary="Delete a customer",
+    )
+    async def delete_customer(
+        self,
+        customer_id: FromPath[str],
+        actor: NamedDependency[Actor],
+        delete_customer: NamedDependency[DeleteCustomer],
+        if_match: IfMatch = None,
+    ) -> None:
+        await delete_customer.execute(actor, customer_id, parse_entity_tags(if_match))

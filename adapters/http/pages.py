@@ -1,0 +1,19 @@
+"""Keyset pages: the next page's cursor in the body and in an RFC 8288 Link header."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request
+
+LIMIT_DESCRIPTION = "Page size, 1-100."
+CURSOR_DESCRIPTION = "Opaque cursor from the previous page's next_cursor."
+
+
+def next_link(request: Request[Any, Any, Any], next_cursor: str | None) -> dict[str, str]:
+    if next_cursor is None:
+        return {}
+    query = [(key, value) for key, value in request.query_params.multi_items() if key != "cursor"]
+    query.append(("cursor", next_cursor))
+    return {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}

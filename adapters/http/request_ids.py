@@ -1,0 +1,23 @@
+"""A request id on every request: the client's when it is sane, else a new one."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+_SANE = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+_KEY = "crm.request_id"
+
+
+def request_id_of(scope: Any) -> str:
+    """The id of the request in ``scope``, decided once and then remembered in the scope."""
+    if (known := scope.get(_KEY)) is not None:
+        return str(known)
+    chosen = None
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id" and _SANE.fullmatch(value):
+            chosen = value.decode()
+            break
+    scope[_KEY] = chosen or uuid.uuid4().hex
+    return str(scope[_KEY])

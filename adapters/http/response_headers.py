@@ -1,0 +1,71 @@
+"""Security headers, the request id and cache policy on every response, including errors and 404s.
+
+Plain ASGI around the whole application, so that no response can leave without them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from adapters.http.request_ids import request_id_of
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
+
+API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The documentation page loads Swagger UI's script and styles from its CDN and runs an inline bootstrap.
+DOCS_CSP = (
+    b"default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
+    b"connect-src 'self'; font-src https://cdn.jsdelivr.net; frame-ancestors 'none'; base-uri 'none'"
+)
+PHOTO_CSP = b"default-src 'none'; img-src 'self'; sandbox"
+
+_ALWAYS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-resource-policy", b"same-site"),
+)
+
+
+def _csp_for(path: str) -> bytes:
+    if path == "/docs" or path.startswith("/docs/"):
+        return DOCS_CSP
+    if path.startswith("/photos/"):
+        return PHOTO_CSP
+    return API_CSP
+
+
+class ResponseHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_of(scope).encode()
+        path: str = scope.get("path", "")
+        csp = _csp_for(path)
+        # API answers are personal data: never cached by browsers or proxies.
+        no_store = path.startswith("/api/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(header for header in _ALWAYS if header[0] not in present)
+                if b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy", csp))
+                headers.append((b"x-request-id", request_id))
+                if no_store and b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

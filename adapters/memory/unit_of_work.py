@@ -1,0 +1,60 @@
+"""Units of work over the in-memory store, with the isolation the PostgreSQL adapter gives.
+
+- Plain reads see the latest committed state (like READ COMMITTED).
+- The first write or locking read takes the store's lock and works on a private copy of the
+  committed state from then on; ``commit`` publishes the copy, anything else discards it.
+  Because the lock is held until the unit of work ends, a second unit of work that wants to
+  write or lock waits and then sees the first one's changes, as it would behind a row lock:
+  this is what makes the last-admin rule hold when two admins are demoted at once.
+
+Like two connections that lock the same rows, a task that writes in one unit of work and then
+opens another to write, before the first ends, waits for itself: use cases never nest them.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from adapters.memory.customers import InMemoryCustomerRepository
+from adapters.memory.sign_in_sessions import InMemorySignInSessionRepository
+from adapters.memory.store import InMemoryStore
+from adapters.memory.transaction import Transaction
+from adapters.memory.users import InMemoryUserRepository
+from application.ports import UnitOfWork, UnitOfWorkFactory
+
+
+class InMemoryUnitOfWork(UnitOfWork):
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self._transaction: Transaction | None = None
+
+    async def __aenter__(self) -> Self:
+        self._transaction = Transaction(self._store)
+        self.users = InMemoryUserRepository(self._transaction)
+        self.customers = InMemoryCustomerRepository(self._transaction)
+        self.sign_in_sessions = InMemorySignInSessionRepository(self._transaction)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        transaction, self._transaction = self._transaction, None
+        if transaction is not None:
+            transaction.rollback()
+
+    async def commit(self) -> None:
+        if self._transaction is None:
+            raise RuntimeError("commit() outside of 'async with unit_of_work'")
+        self._transaction.commit()
+
+
+class InMemoryUnitOfWorkFactory(UnitOfWorkFactory):
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    def __call__(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self._store)

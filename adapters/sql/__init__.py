@@ -1,0 +1,1 @@
+"""PostgreSQL adapters: SQLAlchemy Core on asyncpg for the repositories, the unit of work and the actor lookup."""

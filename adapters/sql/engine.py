@@ -1,0 +1,39 @@
+"""Creating the SQLAlchemy engine from the twelve-factor ``DATABASE_URL``."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+_ASYNC_DRIVER = "postgresql+asyncpg"
+# What platforms hand out (Heroku's "postgres://", libpq's "postgresql://") and our own form.
+_ACCEPTED_DRIVERS = frozenset({"postgres", "postgresql", _ASYNC_DRIVER})
+
+
+def async_database_url(database_url: str) -> str:
+    """The URL with the asyncpg driver, e.g. ``postgres://u@h/db`` -> ``postgresql+asyncpg://u@h/db``.
+
+    libpq's ``sslmode`` becomes asyncpg's ``ssl``, which takes the same values, so that URLs
+    given by managed databases work unchanged.
+    """
+    url = make_url(database_url)
+    if url.drivername not in _ACCEPTED_DRIVERS:
+        raise ValueError(f"DATABASE_URL must be a postgresql:// URL, not {url.drivername}://")
+    url = url.set(drivername=_ASYNC_DRIVER)
+    if "sslmode" in url.query:
+        query = dict(url.query)
+        query.setdefault("ssl", query.pop("sslmode"))
+        url = url.set(query=query)
+    return url.render_as_string(hide_password=False)
+
+
+def create_engine(database_url: str, *, pool_size: int, max_overflow: int) -> AsyncEngine:
+    """An engine with a bounded pool; each pooled connection is checked before use, so that a
+    database restart costs one failed ping rather than one failed request."""
+    return create_async_engine(
+        async_database_url(database_url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"application_name": "crm-service"}},
+    )

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from application.ports import IdGenerator
+
+
+class RandomIds(IdGenerator):
+    def new_id(self) -> uuid.UUID:
+        return uuid.uuid4()
+
+    def new_secret(self) -> str:
+        return secrets.token_urlsafe(32)

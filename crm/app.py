@@ -1,0 +1,100 @@
+"""The application factory: everything is built here, at call time, never at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from dependency_injector import providers
+from litestar import Litestar
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.http.app import create_http_app
+from adapters.http.health import Check, Readiness
+from adapters.http.response_headers import ASGIApp
+from adapters.photos.local import LocalPhotoStorage
+from adapters.photos.s3 import S3PhotoStorage, open_s3_client
+from crm.container import HTTP_PROVIDED, Application, build_container
+from crm.settings import Settings, SettingsError
+from domain.errors import Conflict
+
+logger = logging.getLogger("crm")
+
+
+def _database_check(engine: AsyncEngine) -> Check:
+    async def check() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    return check
+
+
+def create_app(settings: Settings | None = None, *, in_memory: bool = False) -> ASGIApp:
+    """The ASGI application. ``in_memory`` swaps every driven adapter for its in-memory twin."""
+    settings = settings or Settings.from_environment()
+    if not in_memory and not settings.database_url:
+        raise SettingsError("DATABASE_URL is not set; use `crm serve`, which starts an embedded database.")
+    container = build_container(settings, in_memory=in_memory)
+    engine = None if in_memory else container.adapters.engine()
+    return build_asgi_app(container, engine)[1]
+
+
+def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[Litestar, ASGIApp]:
+    """The app on ``container``; ``engine`` is the database's, None for the in-memory profile."""
+    settings: Settings = container.settings()
+    checks: dict[str, Check] = {"photo_storage": lambda: container.photo_storage().check()}
+    if engine is not None:
+        checks["database"] = _database_check(engine)
+    readiness = Readiness(checks)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        async with AsyncExitStack() as resources:
+            if settings.uses_s3:
+                await _use_s3(container, settings, resources)
+            await _bootstrap_first_admin(container, settings)
+            try:
+                yield
+            finally:
+                readiness.shutting_down = True
+                if engine is not None:
+                    await engine.dispose()
+
+    provided = {name: getattr(container, name) for name in HTTP_PROVIDED}
+    local_photos = not settings.uses_s3 and isinstance(container.photo_storage(), LocalPhotoStorage)
+    if local_photos:
+        provided["local_photos"] = container.photo_storage
+    return create_http_app(
+        provided=provided,
+        readiness=readiness,
+        cors_origins=settings.cors_origins,
+        lifespan=[lifespan],
+        serve_local_photos=local_photos,
+    )
+
+
+async def _use_s3(container: Application, settings: Settings, resources: AsyncExitStack) -> None:
+    """The S3 client lives as long as the application; it is created here, inside the event loop."""
+    assert settings.s3_bucket is not None
+    client = await resources.enter_async_context(
+        open_s3_client(region=settings.s3_region, endpoint_url=settings.s3_endpoint_url)
+    )
+    storage = S3PhotoStorage(client, settings.s3_bucket, settings.s3_prefix, settings.photo_url_lifetime_seconds)
+    # Nothing has asked for the photo storage yet: use cases are built at the first request.
+    container.photo_storage.override(providers.Object(storage))
+
+
+async def _bootstrap_first_admin(container: Application, settings: Settings) -> None:
+    if not (settings.bootstrap_admin_email and settings.bootstrap_admin_password):
+        return
+    try:
+        created = await container.bootstrap_first_admin().execute(
+            settings.bootstrap_admin_email, settings.bootstrap_admin_name, settings.bootstrap_admin_password
+        )
+    except Conflict:
+        # Another worker or replica starting at the same moment created it first.
+        return
+    if created is not None:
+        logger.info("Created the first admin %s from CRM_BOOTSTRAP_ADMIN_EMAIL.", created.email)

@@ -1,0 +1,137 @@
+"""The ``crm`` command: serve, migrate, and create the first admin."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Iterator
+
+import click
+
+from crm.settings import Settings, SettingsError
+
+logger = logging.getLogger("crm")
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """The database to use: DATABASE_URL, or outside production an embedded PostgreSQL in the data folder."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    if settings.is_production:
+        raise SettingsError("DATABASE_URL must be set in production.")
+    from crm.embedded_database import EmbeddedPostgres
+
+    folder = (settings.data_dir / "postgres").resolve()
+    click.echo(f"DATABASE_URL is not set: starting an embedded PostgreSQL in {folder} ...", err=True)
+    with EmbeddedPostgres(folder) as server:
+        yield server.url
+
+
+def _migrate(url: str) -> None:
+    from adapters.sql.migrate import upgrade_to_head
+
+    asyncio.run(upgrade_to_head(url))
+
+
+@click.group()
+def main() -> None:
+    """The CRM Service."""
+    logging.basicConfig(level=os.environ.get("CRM_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (CRM_HOST).")
+@click.option("--port", type=int, default=None, help="Port to listen on (PORT).")
+@click.option("--workers", type=int, default=None, help="Worker processes (CRM_WORKERS).")
+@click.option(
+    "--migrate/--no-migrate", default=None, help="Apply migrations first (default: only with the embedded database)."
+)
+def serve(host: str | None, port: int | None, workers: int | None, migrate: bool | None) -> None:
+    """Serve the API with granian."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    settings = _settings()
+    with database(settings) as url:
+        if migrate or (migrate is None and not settings.database_url):
+            _migrate(url)
+        os.environ["DATABASE_URL"] = url
+        host, port = host or settings.host, port or settings.port
+        click.echo(f"CRM Service on http://{host}:{port}  -  API docs: http://{host}:{port}/docs", err=True)
+        click.echo("First admin: crm users create-admin --email you@example.com --name 'Your Name'", err=True)
+        Granian(
+            "crm.asgi:create_app",
+            factory=True,
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=workers or settings.workers,
+            log_access=False,
+        ).serve()
+
+
+@main.command()
+def migrate() -> None:
+    """Apply database migrations up to the latest revision."""
+    settings = _settings()
+    with database(settings) as url:
+        _migrate(url)
+    click.echo("Database is up to date.", err=True)
+
+
+@main.group()
+def users() -> None:
+    """Manage users from the command line."""
+
+
+@users.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+def create_admin(email: str, name: str) -> None:
+    """Create an admin. The password is read from standard input (prompted for on a terminal)."""
+    from crm.container import build_container
+    from domain.errors import DomainError
+
+    password = _read_password()
+    settings = _settings()
+    with database(settings) as url:
+        if not settings.database_url:
+            _migrate(url)
+        container = build_container(dataclasses.replace(settings, database_url=url))
+
+        async def create() -> None:
+            from application.users import NewUser
+
+            try:
+                user = await container.create_user().execute(None, NewUser(email, name, password, is_admin=True))
+                click.echo(f"Created admin {user.email} ({user.id}).", err=True)
+            finally:
+                await container.adapters.engine().dispose()
+
+        try:
+            asyncio.run(create())
+        except DomainError as error:
+            raise click.ClickException(error.detail) from None
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat: ") != password:
+            raise click.ClickException("The passwords differ.")
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_environment()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None

@@ -1,0 +1,201 @@
+"""The dependency-injection containers: which adapter serves which port, and the use cases built on them.
+
+``Application`` holds the use cases; it takes its driven adapters from a ``DependenciesContainer``
+that is either ``DatabaseAdapters`` (PostgreSQL, the production profile) or ``InMemoryAdapters``
+(fast tests, and a proof that the core does not care).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dependency_injector import containers, providers
+
+from adapters.memory.actor_lookup import InMemoryActorLookup
+from adapters.memory.store import InMemoryStore
+from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+from adapters.photos.images import PillowImageProcessor
+from adapters.photos.local import LocalPhotoStorage
+from adapters.photos.memory import InMemoryPhotoStorage
+from adapters.photos.signing import UrlSigner
+from adapters.security.access_tokens import JwtAccessTokens, SigningKeys
+from adapters.security.passwords import Argon2PasswordHasher, HashingCost
+from adapters.sql.actor_lookup import SqlActorLookup
+from adapters.sql.engine import create_engine
+from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from adapters.system.clock import SystemClock
+from adapters.system.ids import RandomIds
+from application.customer_photos import LinkPhotos, RemoveCustomerPhoto, UploadCustomerPhoto
+from application.customers import CreateCustomer, DeleteCustomer, GetCustomer, ListCustomers, UpdateCustomer
+from application.photos import PhotoLimits
+from application.sign_in import (
+    Authenticate,
+    RefreshSignIn,
+    RevokeSignIn,
+    SessionPolicy,
+    SignInTokens,
+    SignInWithPassword,
+)
+from application.users import (
+    BootstrapFirstAdmin,
+    ChangeMyPassword,
+    CreateUser,
+    DeleteUser,
+    GetUser,
+    ListUsers,
+    UpdateUser,
+    WhoAmI,
+)
+from crm.settings import Settings
+
+
+class DatabaseAdapters(containers.DeclarativeContainer):
+    """Driven adapters on PostgreSQL."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    engine = providers.Singleton(
+        create_engine,
+        database_url=settings.provided.database_url,
+        pool_size=settings.provided.db_pool_size,
+        max_overflow=settings.provided.db_max_overflow,
+    )
+    unit_of_work = providers.Singleton(SqlUnitOfWorkFactory, engine)
+    actors = providers.Singleton(SqlActorLookup, engine)
+
+
+class InMemoryAdapters(containers.DeclarativeContainer):
+    """Driven adapters in process memory: no I/O, nothing survives a restart."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    store = providers.Singleton(InMemoryStore)
+    unit_of_work = providers.Singleton(InMemoryUnitOfWorkFactory, store)
+    actors = providers.Singleton(InMemoryActorLookup, store)
+
+
+def _signing_keys(settings: Settings) -> SigningKeys:
+    return SigningKeys.single(settings.secret_key.encode())
+
+
+def _photo_base_url(settings: Settings) -> str:
+    return f"{settings.public_url}/photos"
+
+
+class Application(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    adapters = providers.DependenciesContainer()
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(RandomIds)
+    password_hasher = providers.Singleton(
+        Argon2PasswordHasher,
+        cost=providers.Factory(
+            HashingCost,
+            time_cost=settings.provided.password_time_cost,
+            memory_kib=settings.provided.password_memory_kib,
+            parallelism=settings.provided.password_parallelism,
+        ),
+    )
+    access_tokens = providers.Singleton(
+        JwtAccessTokens,
+        keys=providers.Factory(_signing_keys, settings),
+        issuer=settings.provided.token_issuer,
+        audience=settings.provided.token_audience,
+        lifetime=settings.provided.access_token_lifetime,
+        clock=clock,
+    )
+    session_policy = providers.Singleton(
+        SessionPolicy,
+        refresh_token_lifetime=settings.provided.refresh_token_lifetime,
+        session_lifetime=settings.provided.session_lifetime,
+    )
+    sign_in_tokens = providers.Singleton(
+        SignInTokens, tokens=access_tokens, ids=ids, clock=clock, policy=session_policy
+    )
+
+    # Photos: kept in a local folder by default; the app factory swaps in S3 when it is configured.
+    photo_limits = providers.Singleton(
+        PhotoLimits, max_bytes=settings.provided.photo_max_bytes, max_pixels=settings.provided.photo_max_pixels
+    )
+    image_processor = providers.Singleton(PillowImageProcessor, limits=photo_limits)
+    photo_url_signer = providers.Singleton(
+        UrlSigner,
+        secret=providers.Factory(lambda settings: settings.secret_key.encode(), settings),
+        lifetime=providers.Factory(lambda settings: timedelta(seconds=settings.photo_url_lifetime_seconds), settings),
+        clock=clock,
+    )
+    photo_storage = providers.Singleton(
+        LocalPhotoStorage,
+        folder=settings.provided.local_photo_dir,
+        signer=photo_url_signer,
+        base_url=providers.Factory(_photo_base_url, settings),
+    )
+
+    # Signing in and out.
+    sign_in_with_password = providers.Singleton(
+        SignInWithPassword, uow=adapters.unit_of_work, hasher=password_hasher, sign_in=sign_in_tokens
+    )
+    refresh_sign_in = providers.Singleton(RefreshSignIn, uow=adapters.unit_of_work, clock=clock, sign_in=sign_in_tokens)
+    revoke_sign_in = providers.Singleton(RevokeSignIn, uow=adapters.unit_of_work, clock=clock)
+    authenticate = providers.Singleton(Authenticate, tokens=access_tokens, actors=adapters.actors, clock=clock)
+
+    # Users.
+    who_am_i = providers.Singleton(WhoAmI, uow=adapters.unit_of_work)
+    change_my_password = providers.Singleton(
+        ChangeMyPassword, uow=adapters.unit_of_work, hasher=password_hasher, clock=clock
+    )
+    list_users = providers.Singleton(ListUsers, uow=adapters.unit_of_work)
+    create_user = providers.Singleton(
+        CreateUser, uow=adapters.unit_of_work, hasher=password_hasher, clock=clock, ids=ids
+    )
+    bootstrap_first_admin = providers.Singleton(BootstrapFirstAdmin, uow=adapters.unit_of_work, create_user=create_user)
+    get_user = providers.Singleton(GetUser, uow=adapters.unit_of_work)
+    update_user = providers.Singleton(UpdateUser, uow=adapters.unit_of_work, hasher=password_hasher, clock=clock)
+    delete_user = providers.Singleton(DeleteUser, uow=adapters.unit_of_work, clock=clock)
+
+    # Customers.
+    create_customer = providers.Singleton(CreateCustomer, uow=adapters.unit_of_work, clock=clock)
+    list_customers = providers.Singleton(ListCustomers, uow=adapters.unit_of_work)
+    get_customer = providers.Singleton(GetCustomer, uow=adapters.unit_of_work)
+    update_customer = providers.Singleton(UpdateCustomer, uow=adapters.unit_of_work, clock=clock)
+    delete_customer = providers.Singleton(DeleteCustomer, uow=adapters.unit_of_work, storage=photo_storage)
+    link_photos = providers.Singleton(LinkPhotos, storage=photo_storage)
+    upload_customer_photo = providers.Singleton(
+        UploadCustomerPhoto, uow=adapters.unit_of_work, images=image_processor, storage=photo_storage, clock=clock
+    )
+    remove_customer_photo = providers.Singleton(
+        RemoveCustomerPhoto, uow=adapters.unit_of_work, storage=photo_storage, clock=clock
+    )
+
+
+# What HTTP handlers ask for by parameter name: the use cases, and the photo limits.
+HTTP_PROVIDED = (
+    "sign_in_with_password",
+    "refresh_sign_in",
+    "revoke_sign_in",
+    "authenticate",
+    "who_am_i",
+    "change_my_password",
+    "list_users",
+    "create_user",
+    "get_user",
+    "update_user",
+    "delete_user",
+    "create_customer",
+    "list_customers",
+    "get_customer",
+    "update_customer",
+    "delete_customer",
+    "link_photos",
+    "upload_customer_photo",
+    "remove_customer_photo",
+    "photo_limits",
+)
+
+
+def build_container(settings: Settings, *, in_memory: bool = False) -> Application:
+    """The production profile (PostgreSQL), or with ``in_memory`` the in-memory profile."""
+    if in_memory:
+        container = Application(settings=settings, adapters=InMemoryAdapters(settings=settings))
+        container.photo_storage.override(providers.Singleton(InMemoryPhotoStorage))
+        return container
+    return Application(settings=settings, adapters=DatabaseAdapters(settings=settings))

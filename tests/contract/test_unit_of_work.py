@@ -1,0 +1,45 @@
+"""The unit of work: only commit makes changes stick."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.contract.builders import Backend, make_user, read
+
+
+async def test_changes_without_commit_are_rolled_back(backend: Backend) -> None:
+    user = make_user("ada@example.com")
+    async with backend.uow() as uow:
+        await uow.users.add(user)
+        # The unit of work sees its own change...
+        assert await uow.users.get(user.id) == user
+    # ...but nobody else does once it ends without a commit.
+    assert await read(backend, lambda uow: uow.users.get(user.id)) is None
+
+
+async def test_an_error_rolls_back_and_propagates(backend: Backend) -> None:
+    user = make_user("ada@example.com")
+    with pytest.raises(ZeroDivisionError):
+        async with backend.uow() as uow:
+            await uow.users.add(user)
+            _ = 1 / 0
+    assert await read(backend, lambda uow: uow.users.get(user.id)) is None
+
+
+async def test_committed_changes_stay_and_later_ones_roll_back(backend: Backend) -> None:
+    kept, dropped = make_user("kept@example.com"), make_user("dropped@example.com")
+    async with backend.uow() as uow:
+        await uow.users.add(kept)
+        await uow.commit()
+        await uow.users.add(dropped)
+    assert await read(backend, lambda uow: uow.users.get(kept.id)) == kept
+    assert await read(backend, lambda uow: uow.users.get(dropped.id)) is None
+
+
+async def test_uncommitted_changes_are_invisible_to_other_units_of_work(backend: Backend) -> None:
+    user = make_user("ada@example.com")
+    async with backend.uow() as writer:
+        await writer.users.add(user)
+        assert await read(backend, lambda uow: uow.users.get(user.id)) is None
+        await writer.commit()
+    assert await read(backend, lambda uow: uow.users.get(user.id)) == user
