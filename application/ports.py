@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Self
 from uuid import UUID
@@ -196,3 +196,58 @@ class IdGenerator(ABC):
     @abstractmethod
     def new_secret(self) -> str:
         """An unguessable token for a client to hold, e.g. a refresh token."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignInProvider:
+    """A configured OpenID Connect provider, as the frontend needs to know it."""
+
+    name: str
+    issuer: str
+    client_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedIdentity:
+    """What a provider's ID token proves: who it is, at which provider, with a verified e-mail."""
+
+    issuer: str
+    subject: str
+    email: str
+
+
+class IdentityProviders(ABC):
+    """The OpenID Connect providers users may sign in with."""
+
+    @abstractmethod
+    def listed(self) -> list[SignInProvider]: ...
+
+    @abstractmethod
+    async def verify(self, id_token: str) -> VerifiedIdentity:
+        """Check an ID token: signature against the provider's published keys, allowed algorithm, issuer,
+        audience (our client id), expiry, and a verified e-mail. Raise ``InvalidGrant`` otherwise."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleRule:
+    """At most ``max_failures`` failed sign-ins for ``key`` in a window of ``window``; then wait for the
+    window to end. Windows end, so nobody is ever locked out for good."""
+
+    key: str
+    max_failures: int
+    window: timedelta
+
+
+class SignInThrottle(ABC):
+    """Counts failed sign-ins per key (an account, a client address, or both) across all replicas."""
+
+    @abstractmethod
+    async def check(self, rules: list[ThrottleRule], now: datetime) -> None:
+        """Raise ``TooManyAttempts`` (with the seconds to wait) if any rule's key is over its limit."""
+
+    @abstractmethod
+    async def record_failure(self, rules: list[ThrottleRule], now: datetime) -> None: ...
+
+    @abstractmethod
+    async def forget(self, keys: list[str]) -> None:
+        """A successful sign-in clears the counts of these keys."""

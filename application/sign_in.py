@@ -11,8 +11,11 @@ from application.ports import (
     AccessTokens,
     ActorLookup,
     Clock,
+    IdentityProviders,
     IdGenerator,
     PasswordHasher,
+    SignInThrottle,
+    ThrottleRule,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -23,6 +26,7 @@ from domain.users import User
 from domain.values import Email
 
 WRONG_CREDENTIALS = "The e-mail or password is wrong."
+NOT_REGISTERED = "No active user is registered with this e-mail; an admin must register you first."
 BAD_REFRESH_TOKEN = "The refresh token is invalid, expired or revoked."
 
 
@@ -31,6 +35,28 @@ class SessionPolicy:
     refresh_token_lifetime: timedelta = timedelta(days=14)
     # However often it is refreshed, a sign-in session ends after this.
     session_lifetime: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottlePolicy:
+    """How many failed password sign-ins are tolerated before callers must wait.
+
+    The tight limit is per account *and* client address, so that an attacker elsewhere cannot lock the
+    real owner out; the looser ones catch a single client trying many accounts, and many clients
+    trying one account. Every limit is a window that ends.
+    """
+
+    per_account_and_client: int = 5
+    per_client: int = 30
+    per_account: int = 100
+    window: timedelta = timedelta(minutes=15)
+
+    def rules(self, email_key: str, client: str) -> list[ThrottleRule]:
+        return [
+            ThrottleRule(f"account-client:{email_key}|{client}", self.per_account_and_client, self.window),
+            ThrottleRule(f"client:{client}", self.per_client, self.window),
+            ThrottleRule(f"account:{email_key}", self.per_account, self.window),
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +107,40 @@ class SignInTokens:
 
 
 class SignInWithPassword:
-    """The password grant: a registered, active user with the right password gets a new session."""
+    """The password grant: a registered, active user with the right password gets a new session.
 
-    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, sign_in: SignInTokens) -> None:
+    Wrong password, unknown user and deleted user get the same answer in about the same time, and
+    repeated failures are throttled per account and client address.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        sign_in: SignInTokens,
+        throttle: SignInThrottle,
+        policy: ThrottlePolicy,
+        clock: Clock,
+    ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._sign_in = sign_in
+        self._throttle = throttle
+        self._policy = policy
+        self._clock = clock
 
-    async def execute(self, email: str, password: str) -> TokenPair:
+    async def execute(self, email: str, password: str, client: str = "unknown") -> TokenPair:
+        rules = self._policy.rules(email.strip().casefold()[:320], client)
+        await self._throttle.check(rules, self._clock.now())
+        try:
+            pair = await self._sign_in_checked(email, password)
+        except InvalidGrant:
+            await self._throttle.record_failure(rules, self._clock.now())
+            raise
+        await self._throttle.forget([rules[0].key])
+        return pair
+
+    async def _sign_in_checked(self, email: str, password: str) -> TokenPair:
         if len(password) > MAX_PASSWORD_LENGTH:
             # Never hash an absurd input; no account can have such a password anyway.
             raise InvalidGrant(WRONG_CREDENTIALS)
@@ -118,6 +170,30 @@ class SignInWithPassword:
             return None
         async with self._uow() as uow:
             return await uow.users.get_by_email(key)
+
+
+class SignInWithIdToken:
+    """RFC 8693 token exchange: an ID token from a configured OpenID Connect provider, for a user whom
+    an admin registered with the same e-mail, starts a session. It never creates users."""
+
+    def __init__(self, uow: UnitOfWorkFactory, providers: IdentityProviders, sign_in: SignInTokens) -> None:
+        self._uow = uow
+        self._providers = providers
+        self._sign_in = sign_in
+
+    async def execute(self, id_token: str) -> TokenPair:
+        identity = await self._providers.verify(id_token)
+        try:
+            email_key = Email(identity.email).key
+        except InvalidInput as error:
+            raise InvalidGrant(NOT_REGISTERED) from error
+        async with self._uow() as uow:
+            user = await uow.users.get_by_email(email_key)
+            if user is None:
+                raise InvalidGrant(NOT_REGISTERED)
+            pair = await self._sign_in.start_session(uow, user)
+            await uow.commit()
+        return pair
 
 
 class RefreshSignIn:

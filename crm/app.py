@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from dependency_injector import providers
 from litestar import Litestar
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -16,6 +17,7 @@ from adapters.http.health import Check, Readiness
 from adapters.http.response_headers import ASGIApp
 from adapters.photos.local import LocalPhotoStorage
 from adapters.photos.s3 import S3PhotoStorage, open_s3_client
+from adapters.sql.pool_metrics import PoolMetrics
 from crm.container import HTTP_PROVIDED, Application, build_container
 from crm.settings import Settings, SettingsError
 from domain.errors import Conflict
@@ -52,6 +54,10 @@ def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as resources:
+            if engine is not None:
+                pool_metrics = PoolMetrics(engine)
+                REGISTRY.register(pool_metrics)
+                resources.callback(REGISTRY.unregister, pool_metrics)
             if settings.uses_s3:
                 await _use_s3(container, settings, resources)
             await _bootstrap_first_admin(container, settings)

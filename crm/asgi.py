@@ -1,5 +1,14 @@
-"""Entry point for ASGI servers: ``crm.asgi:create_app`` as a factory."""
+"""Entry point for ASGI servers: ``crm.asgi:create_app`` as a factory, in each worker process."""
 
-from crm.app import create_app
+from __future__ import annotations
 
-__all__ = ["create_app"]
+from adapters.http.response_headers import ASGIApp
+from crm import app
+from crm.logging import configure_logging
+from crm.settings import Settings
+
+
+def create_app() -> ASGIApp:
+    settings = Settings.from_environment()
+    configure_logging(settings.log_level, settings.log_format)
+    return app.create_app(settings)

@@ -7,18 +7,22 @@ that is either ``DatabaseAdapters`` (PostgreSQL, the production profile) or ``In
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from dependency_injector import containers, providers
 
+from adapters.http.client_address import ClientAddresses, parse_networks
 from adapters.memory.actor_lookup import InMemoryActorLookup
 from adapters.memory.store import InMemoryStore
+from adapters.memory.throttle import InMemorySignInThrottle
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.photos.images import PillowImageProcessor
 from adapters.photos.local import LocalPhotoStorage
 from adapters.photos.memory import InMemoryPhotoStorage
 from adapters.photos.signing import UrlSigner
 from adapters.security.access_tokens import JwtAccessTokens, SigningKeys
+from adapters.security.oidc import OidcIdentityProviders, parse_oidc_providers
 from adapters.security.passwords import Argon2PasswordHasher, HashingCost
 from adapters.sql.actor_lookup import SqlActorLookup
 from adapters.sql.engine import create_engine
@@ -34,7 +38,9 @@ from application.sign_in import (
     RevokeSignIn,
     SessionPolicy,
     SignInTokens,
+    SignInWithIdToken,
     SignInWithPassword,
+    ThrottlePolicy,
 )
 from application.users import (
     BootstrapFirstAdmin,
@@ -61,6 +67,7 @@ class DatabaseAdapters(containers.DeclarativeContainer):
     )
     unit_of_work = providers.Singleton(SqlUnitOfWorkFactory, engine)
     actors = providers.Singleton(SqlActorLookup, engine)
+    sign_in_throttle = providers.Singleton(InMemorySignInThrottle)
 
 
 class InMemoryAdapters(containers.DeclarativeContainer):
@@ -70,14 +77,21 @@ class InMemoryAdapters(containers.DeclarativeContainer):
     store = providers.Singleton(InMemoryStore)
     unit_of_work = providers.Singleton(InMemoryUnitOfWorkFactory, store)
     actors = providers.Singleton(InMemoryActorLookup, store)
+    sign_in_throttle = providers.Singleton(InMemorySignInThrottle)
 
 
 def _signing_keys(settings: Settings) -> SigningKeys:
-    return SigningKeys.single(settings.secret_key.encode())
+    """CRM_JWT_KEYS when set (rotation: the first signs, all verify); else one key from SECRET_KEY whose id
+    follows the secret, so that changing SECRET_KEY invalidates old tokens cleanly."""
+    if settings.jwt_keys:
+        return SigningKeys({key_id: secret.encode() for key_id, secret in settings.jwt_keys}, settings.jwt_keys[0][0])
+    key_id = hashlib.sha256(b"crm-service/access-token-kid/v1" + settings.secret_key.encode()).hexdigest()[:12]
+    return SigningKeys.single(settings.secret_key.encode(), key_id)
 
 
 def _photo_base_url(settings: Settings) -> str:
-    return f"{settings.public_url}/photos"
+    # Photo keys start with "photos/", so local photo URLs read {public_url}/photos/<random>.
+    return settings.public_url
 
 
 class Application(containers.DeclarativeContainer):
@@ -131,8 +145,26 @@ class Application(containers.DeclarativeContainer):
     )
 
     # Signing in and out.
+    throttle_policy = providers.Singleton(ThrottlePolicy)
     sign_in_with_password = providers.Singleton(
-        SignInWithPassword, uow=adapters.unit_of_work, hasher=password_hasher, sign_in=sign_in_tokens
+        SignInWithPassword,
+        uow=adapters.unit_of_work,
+        hasher=password_hasher,
+        sign_in=sign_in_tokens,
+        throttle=adapters.sign_in_throttle,
+        policy=throttle_policy,
+        clock=clock,
+    )
+    identity_providers = providers.Singleton(
+        OidcIdentityProviders,
+        providers=providers.Factory(parse_oidc_providers, settings.provided.oidc_providers),
+        clock=clock,
+    )
+    sign_in_with_id_token = providers.Singleton(
+        SignInWithIdToken, uow=adapters.unit_of_work, providers=identity_providers, sign_in=sign_in_tokens
+    )
+    client_addresses = providers.Singleton(
+        ClientAddresses, trusted_proxies=providers.Factory(parse_networks, settings.provided.trusted_proxies)
     )
     refresh_sign_in = providers.Singleton(RefreshSignIn, uow=adapters.unit_of_work, clock=clock, sign_in=sign_in_tokens)
     revoke_sign_in = providers.Singleton(RevokeSignIn, uow=adapters.unit_of_work, clock=clock)
@@ -170,6 +202,9 @@ class Application(containers.DeclarativeContainer):
 # What HTTP handlers ask for by parameter name: the use cases, and the photo limits.
 HTTP_PROVIDED = (
     "sign_in_with_password",
+    "client_addresses",
+    "sign_in_with_id_token",
+    "identity_providers",
     "refresh_sign_in",
     "revoke_sign_in",
     "authenticate",

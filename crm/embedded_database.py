@@ -66,8 +66,9 @@ class _Account:
 class EmbeddedPostgres:
     """A PostgreSQL server on ``data_dir``, created on first start and kept between runs.
 
-    ``start()`` returns a ``postgresql://`` URL of database ``crm``; ``stop()`` shuts the server
-    down. As a context manager it starts on entry and stops on exit.
+    ``start()`` returns a ``postgresql://`` URL of database ``crm`` (sharing the server that another
+    process may already run on the folder); ``stop()`` shuts down the server it started. As a
+    context manager it starts on entry and stops on exit.
     """
 
     def __init__(self, data_dir: Path, port: int | None = None, *, fast: bool = False) -> None:
@@ -75,6 +76,8 @@ class EmbeddedPostgres:
         self._requested_port = port
         self._fast = fast
         self._running = False
+        # Whether this object started the server (and so stops it).
+        self._owned = False
         self._port: int | None = None
         self._account: _Account | None = None
         self._bin: Path = POSTGRES_BIN_PATH
@@ -98,18 +101,25 @@ class EmbeddedPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
         if self._pg_ctl("status", check=False).returncode == 0:
-            # Left running by an earlier process that died: its port is unknown, start afresh.
-            self._pg_ctl("stop", "-m", "fast", "-w", "-t", str(_TIMEOUT_SECONDS))
-        self._start_server()
+            # Another process (`crm serve` while `crm users create-admin` runs, or one that died)
+            # runs a server on this folder: share it, and leave it running when we are done.
+            self._port = self._port_of_running_server()
+            self._owned = False
+        else:
+            self._start_server()
+            self._owned = True
+            atexit.register(self.stop)
         self._running = True
-        atexit.register(self.stop)
         self._create_database()
         return self.url
 
     def stop(self) -> None:
+        """Stop the server if this object started it; a shared one keeps running."""
         if not self._running:
             return
         self._running = False
+        if not self._owned:
+            return
         atexit.unregister(self.stop)
         self._pg_ctl("stop", "-m", "fast", "-w", "-t", str(_TIMEOUT_SECONDS), check=False)
 
@@ -179,6 +189,14 @@ class EmbeddedPostgres:
             # Another process may have taken the free port between our look and the server's bind.
             if attempt + 1 == attempts or "could not bind" not in self._log_tail():
                 raise EmbeddedPostgresError(f"PostgreSQL did not start:\n{started.stderr}\n{self._log_tail()}")
+
+    def _port_of_running_server(self) -> int:
+        """The port in ``postmaster.pid`` (its fourth line), where a running server says it listens."""
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+            return int(lines[3])
+        except (OSError, IndexError, ValueError) as error:
+            raise EmbeddedPostgresError(f"A server runs on {self.data_dir}, but its port cannot be read.") from error
 
     def _create_database(self) -> None:
         assert self._port is not None

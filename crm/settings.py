@@ -44,6 +44,7 @@ class Settings:
     bootstrap_admin_password: str | None = None
     bootstrap_admin_name: str = "Administrator"
     log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "console"
     photo_dir: Path | None = None
     photo_max_bytes: int = 5 * 1024 * 1024
     photo_max_pixels: int = 40_000_000
@@ -52,6 +53,10 @@ class Settings:
     s3_prefix: str = ""
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
+    trusted_proxies: tuple[str, ...] = ()
+    oidc_providers: str = ""
+    # Access-token signing keys as (key id, secret), newest first; empty: one key derived from secret_key.
+    jwt_keys: tuple[tuple[str, str], ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -100,6 +105,9 @@ class Settings:
             bootstrap_admin_password=reader.optional("CRM_BOOTSTRAP_ADMIN_PASSWORD"),
             bootstrap_admin_name=reader.text("CRM_BOOTSTRAP_ADMIN_NAME", "Administrator"),
             log_level=reader.choice("CRM_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+            log_format=reader.choice(  # type: ignore[arg-type]  # checked by choice()
+                "CRM_LOG_FORMAT", ("json", "console"), "json" if environment == "production" else "console"
+            ),
             photo_dir=Path(photo_dir) if (photo_dir := reader.optional("CRM_PHOTO_DIR")) else None,
             photo_max_bytes=reader.integer(
                 "CRM_PHOTO_MAX_BYTES", 5 * 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024
@@ -112,13 +120,23 @@ class Settings:
             s3_prefix=reader.text("CRM_S3_PREFIX", ""),
             s3_endpoint_url=reader.optional("CRM_S3_ENDPOINT_URL"),
             s3_region=reader.optional("CRM_S3_REGION") or reader.optional("AWS_REGION"),
+            trusted_proxies=reader.items("CRM_TRUSTED_PROXIES"),
+            oidc_providers=reader.text("CRM_OIDC_PROVIDERS", ""),
+            jwt_keys=reader.key_list("CRM_JWT_KEYS"),
             extra={key: value for key, value in env.items() if key.startswith("CRM_")},
         )
         settings.check()
         return settings
 
     def check(self) -> None:
-        """Refuse to start in production with what is only fit for a developer's machine."""
+        """Refuse to start with settings that cannot work, and in production with what is only fit for a
+        developer's machine."""
+        from adapters.security.oidc import parse_oidc_providers
+
+        try:
+            parse_oidc_providers(self.oidc_providers)
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
         if not self.is_production:
             return
         problems = []
@@ -168,6 +186,20 @@ class _Reader:
         if not minimum <= value <= maximum:
             raise SettingsError(f"{name} must be between {minimum} and {maximum}, not {value}.")
         return value
+
+    def items(self, name: str) -> tuple[str, ...]:
+        """A comma-separated list."""
+        return tuple(item.strip() for item in self.text(name, "").split(",") if item.strip())
+
+    def key_list(self, name: str) -> tuple[tuple[str, str], ...]:
+        """``id=secret,id=secret``: named secrets, newest first."""
+        keys = []
+        for item in self.items(name):
+            key_id, _, secret = item.partition("=")
+            if not key_id or len(secret) < MIN_SECRET_LENGTH:
+                raise SettingsError(f"{name} must be id=secret pairs with secrets of {MIN_SECRET_LENGTH}+ characters.")
+            keys.append((key_id.strip(), secret.strip()))
+        return tuple(keys)
 
     def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
         value = self.text(name, default)

@@ -11,17 +11,18 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from adapters.http.auth import AuthController
 from adapters.http.authentication import provide_actor
 from adapters.http.customers import CustomersController
 from adapters.http.health import HealthController, Readiness
+from adapters.http.observability import RequestLogging
 from adapters.http.openapi import security_components
 from adapters.http.photos import CustomerPhotoController, serve_local_photo
 from adapters.http.problems import EXCEPTION_HANDLERS
 from adapters.http.request_checks import check_request_shape
 from adapters.http.response_headers import ASGIApp, ResponseHeaders
-from adapters.http.schemas import ProviderOut
 from adapters.http.users import UsersController
 
 API_VERSION = "1.0.0"
@@ -38,11 +39,15 @@ def _provider(make: Callable[[], Any]) -> Provide:
     return Provide(provide, sync_to_thread=False)
 
 
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
 def create_http_app(
     *,
     provided: Mapping[str, Callable[[], Any]],
     readiness: Readiness,
-    sign_in_providers: Sequence[ProviderOut] = (),
     cors_origins: Sequence[str] = (),
     lifespan: Sequence[Lifespan] = (),
     serve_local_photos: bool = False,
@@ -53,10 +58,15 @@ def create_http_app(
     e.g. a use case; with ``serve_local_photos`` it must provide ``local_photos`` too.
     """
     dependencies = {name: _provider(make) for name, make in provided.items()}
-    providers_list = list(sign_in_providers)
+    metrics = PrometheusConfig(
+        app_name="crm",
+        prefix="crm",
+        group_path=True,  # label by route template, not by the raw path (ids would explode the series)
+        exclude_unhandled_paths=True,
+        exclude=["/metrics"],
+    )
     dependencies["actor"] = Provide(provide_actor)
     dependencies["readiness"] = Provide(lambda: readiness, sync_to_thread=False)
-    dependencies["sign_in_providers"] = Provide(lambda: providers_list, sync_to_thread=False)
     app = Litestar(
         route_handlers=[
             AuthController,
@@ -64,6 +74,7 @@ def create_http_app(
             CustomersController,
             CustomerPhotoController,
             HealthController,
+            MetricsController,
             *([serve_local_photo] if serve_local_photos else []),
         ],
         dependencies=dependencies,
@@ -85,7 +96,8 @@ def create_http_app(
             components=security_components("/api/v1/auth/token"),
         ),
         request_max_body_size=JSON_BODY_LIMIT,
+        middleware=[metrics.middleware],
         lifespan=list(lifespan),
         debug=False,
     )
-    return app, ResponseHeaders(app)
+    return app, ResponseHeaders(RequestLogging(app))

@@ -9,16 +9,21 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import URLEncodedBody
 from litestar.status_codes import HTTP_200_OK
+from prometheus_client import Counter
 
+from adapters.http.client_address import ClientAddresses
 from adapters.http.openapi import oauth_error_responses
 from adapters.http.schemas import OAuthError, ProviderOut, RevokeRequest, TokenRequest, TokenResponse
-from application.sign_in import RefreshSignIn, RevokeSignIn, SignInWithPassword, TokenPair
+from application.ports import IdentityProviders
+from application.sign_in import RefreshSignIn, RevokeSignIn, SignInWithIdToken, SignInWithPassword, TokenPair
 from domain.errors import InvalidGrant, InvalidInput, MalformedRequest
 
 PASSWORD_GRANT = "password"
 REFRESH_GRANT = "refresh_token"
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
 NO_CACHE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+SIGN_INS = Counter("crm_sign_ins", "Token endpoint outcomes by grant type.", ["grant", "outcome"])
 
 
 class OAuthFailure(Exception):
@@ -30,7 +35,7 @@ class OAuthFailure(Exception):
         self.description = description
 
 
-def _oauth_error(_: Request[Any, Any, Any], failure: Exception) -> Response[OAuthError]:
+def _oauth_error(request: Request[Any, Any, Any], failure: Exception) -> Response[OAuthError]:
     if isinstance(failure, OAuthFailure):
         body = OAuthError(failure.error, failure.description)
     elif isinstance(failure, InvalidGrant):
@@ -39,7 +44,14 @@ def _oauth_error(_: Request[Any, Any, Any], failure: Exception) -> Response[OAut
         body = OAuthError("invalid_request", "Send the form as application/x-www-form-urlencoded.")
     else:
         body = OAuthError("invalid_request", "The request is missing a parameter or has an invalid one.")
+    SIGN_INS.labels(_grant_label(request), body.error).inc()
     return Response(body, status_code=400, headers=NO_CACHE)
+
+
+def _grant_label(request: Request[Any, Any, Any]) -> str:
+    # Only the three grants we know become label values, so a client cannot create new series.
+    grant = str(request.scope.get("crm.grant_type", "other"))
+    return grant if grant in (PASSWORD_GRANT, REFRESH_GRANT, TOKEN_EXCHANGE_GRANT) else "other"
 
 
 OAUTH_ERRORS: dict[type[Exception] | int, Any] = {
@@ -74,16 +86,41 @@ class AuthController(Controller):
     )
     async def token(
         self,
+        request: Request[Any, Any, Any],
         data: URLEncodedBody[TokenRequest],
         sign_in_with_password: NamedDependency[SignInWithPassword],
+        sign_in_with_id_token: NamedDependency[SignInWithIdToken],
         refresh_sign_in: NamedDependency[RefreshSignIn],
+        client_addresses: NamedDependency[ClientAddresses],
+    ) -> Response[TokenResponse]:
+        request.scope["crm.grant_type"] = data.grant_type  # type: ignore[typeddict-unknown-key]
+        response = await self._grant(
+            request, data, sign_in_with_password, sign_in_with_id_token, refresh_sign_in, client_addresses
+        )
+        SIGN_INS.labels(_grant_label(request), "success").inc()
+        return response
+
+    async def _grant(
+        self,
+        request: Request[Any, Any, Any],
+        data: TokenRequest,
+        sign_in_with_password: SignInWithPassword,
+        sign_in_with_id_token: SignInWithIdToken,
+        refresh_sign_in: RefreshSignIn,
+        client_addresses: ClientAddresses,
     ) -> Response[TokenResponse]:
         if data.grant_type == PASSWORD_GRANT:
             username = _required(data.username, "username")
             password = _required(data.password, "password")
-            return _token_response(await sign_in_with_password.execute(username, password))
+            client = client_addresses.of(request)
+            return _token_response(await sign_in_with_password.execute(username, password, client))
         if data.grant_type == REFRESH_GRANT:
             return _token_response(await refresh_sign_in.execute(_required(data.refresh_token, "refresh_token")))
+        if data.grant_type == TOKEN_EXCHANGE_GRANT:
+            subject_token = _required(data.subject_token, "subject_token")
+            if data.subject_token_type != ID_TOKEN_TYPE:
+                raise OAuthFailure("invalid_request", f"The subject_token_type must be {ID_TOKEN_TYPE}.")
+            return _token_response(await sign_in_with_id_token.execute(subject_token))
         raise OAuthFailure("unsupported_grant_type", f"The grant type {data.grant_type!r} is not supported.")
 
     @post(
@@ -100,5 +137,5 @@ class AuthController(Controller):
         return Response(None, headers=NO_CACHE)
 
     @get("/providers", summary="OpenID Connect providers that users may sign in with")
-    async def providers(self, sign_in_providers: NamedDependency[list[ProviderOut]]) -> list[ProviderOut]:
-        return sign_in_providers
+    async def providers(self, identity_providers: NamedDependency[IdentityProviders]) -> list[ProviderOut]:
+        return [ProviderOut(item.name, item.issuer, item.client_id) for item in identity_providers.listed()]

@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request
 from litestar.di import NamedDependency
 
+from adapters.http.observability import bind_user
 from application.sign_in import Authenticate
 from domain.errors import NotAuthenticated
 from domain.sign_in import Actor
@@ -21,4 +22,6 @@ async def provide_actor(request: Request[Any, Any, Any], authenticate: NamedDepe
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated("Send the access token as 'Authorization: Bearer <token>'.")
-    return await authenticate.execute(token.strip())
+    actor = await authenticate.execute(token.strip())
+    bind_user(str(actor.user_id))
+    return actor

@@ -19,7 +19,7 @@ from adapters.http.openapi import responses
 from adapters.http.schemas import CustomerOut
 from adapters.photos.local import LocalPhotoStorage
 from application.customer_photos import LinkPhotos, RemoveCustomerPhoto, UploadCustomerPhoto
-from application.photos import PHOTO_CONTENT_TYPES, PhotoLimits, PhotoTooLarge
+from application.photos import PHOTO_CONTENT_TYPES, PHOTO_KEY_PREFIX, PhotoLimits, PhotoTooLarge
 from domain.errors import InvalidInput
 from domain.sign_in import Actor
 
@@ -119,14 +119,14 @@ class CustomerPhotoController(Controller):
         await remove_customer_photo.execute(actor, customer_id)
 
 
-@get("/photos/{key:path}", include_in_schema=False)
+@get("/photos/{name:str}", include_in_schema=False)
 async def serve_local_photo(
-    key: FromPath[str],
+    name: FromPath[str],
     local_photos: NamedDependency[LocalPhotoStorage],
     expires: Annotated[str, QueryParameter(name="expires", max_length=20)],
     content_type: Annotated[str, QueryParameter(name="type", max_length=20)],
     signature: Annotated[str, QueryParameter(name="signature", max_length=100)],
 ) -> Response[bytes]:
     """The photo behind a URL signed by this service (local storage only). Bad or expired signature: 403."""
-    photo = await local_photos.serve(key.lstrip("/"), expires, content_type, signature)
+    photo = await local_photos.serve(f"{PHOTO_KEY_PREFIX}{name}", expires, content_type, signature)
     return Response(photo.data, headers=photo.headers, media_type=photo.content_type)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -120,11 +121,11 @@ def test_uploads_over_the_limit_are_413(clerk: SignedIn, photo_dir: Path) -> Non
     assert_problem(clerk.put(PHOTO_URL, content=big, headers={"Content-Type": "image/jpeg"}), 413)
     assert_problem(clerk.put(PHOTO_URL, files={"file": ("big.jpg", big, "image/jpeg")}), 413)
 
-    def chunks() -> object:
+    def chunks() -> Iterator[bytes]:
         for _ in range(12):
             yield b"\0" * (1024 * 1024)
 
-    streamed = clerk.put(PHOTO_URL, content=chunks(), headers={"Content-Type": "image/jpeg"})  # type: ignore[arg-type]
+    streamed = clerk.put(PHOTO_URL, content=chunks(), headers={"Content-Type": "image/jpeg"})
     assert_problem(streamed, 413)
     assert stored_files(photo_dir) == []
 
@@ -148,7 +149,7 @@ async def test_racing_uploads_leave_exactly_one_photo(clerk: SignedIn, base_url:
             response = await client.put(PHOTO_URL, content=buffer.getvalue(), headers={"Content-Type": "image/png"})
             return response.status_code
 
-    assert await asyncio.gather(upload(10), upload(200)) == [200, 200]
+    assert list(await asyncio.gather(upload(10), upload(200))) == [200, 200]
     customer = clerk.get("/api/v1/customers/C-1").json()
     assert customer["version"] == 3
     assert len(stored_files(photo_dir)) == 2

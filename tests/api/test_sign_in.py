@@ -88,27 +88,28 @@ async def test_revocation_ends_the_session_and_always_answers_200(accounts: Acco
     assert other.get("/api/v1/users/me").status_code == 200
 
 
-def _forge(payload: dict[str, object], key: str = "wrong-key-" + "y" * 40, **headers: object) -> str:
-    return jwt.encode(payload, key, algorithm="HS256", headers={"typ": "at+jwt", "kid": "k1", **headers})
+def _forge(payload: dict[str, object], kid: str, key: str = "wrong-key-" + "y" * 40, **headers: object) -> str:
+    return jwt.encode(payload, key, algorithm="HS256", headers={"typ": "at+jwt", "kid": kid, **headers})
 
 
 async def test_bad_access_tokens_get_401_with_a_bearer_challenge(clerk: SignedIn, client: httpx.Client) -> None:
     claims = jwt.decode(clerk.access_token, options={"verify_signature": False})
+    kid = jwt.get_unverified_header(clerk.access_token)["kid"]
     header, payload, _ = clerk.access_token.split(".")
-    none_header = base64.urlsafe_b64encode(json.dumps({"alg": "none", "typ": "at+jwt", "kid": "k1"}).encode())
+    none_header = base64.urlsafe_b64encode(json.dumps({"alg": "none", "typ": "at+jwt", "kid": kid}).encode())
     now = datetime.now(UTC)
     secret = "test-secret-" + "x" * 40
     bad_tokens = [
-        _forge(claims),  # signed with another key
+        _forge(claims, kid),  # signed with another key
         none_header.decode().rstrip("=") + "." + payload + ".",  # alg: none
         header + "." + payload + "." + "A" * 43,  # tampered signature
-        _forge({**claims, "exp": now - timedelta(minutes=5), "iat": now - timedelta(hours=1)}, secret),  # expired
-        _forge({**claims, "nbf": now + timedelta(hours=1)}, secret),  # not yet valid
-        _forge({**claims, "aud": "someone-else"}, secret),  # wrong audience
-        _forge({**claims, "iss": "https://evil.example"}, secret),  # wrong issuer
-        _forge(claims, secret, kid="unknown"),  # unknown key id
-        _forge(claims, secret, typ="JWT"),  # not an access token
-        _forge(claims, secret, crit=["exp"]),  # critical header we do not understand
+        _forge({**claims, "exp": now - timedelta(minutes=5), "iat": now - timedelta(hours=1)}, kid, secret),  # expired
+        _forge({**claims, "nbf": now + timedelta(hours=1)}, kid, secret),  # not yet valid
+        _forge({**claims, "aud": "someone-else"}, kid, secret),  # wrong audience
+        _forge({**claims, "iss": "https://evil.example"}, kid, secret),  # wrong issuer
+        _forge(claims, "unknown", secret),  # unknown key id
+        _forge(claims, kid, secret, typ="JWT"),  # not an access token
+        _forge(claims, kid, secret, crit=["exp"]),  # critical header we do not understand
         clerk.refresh_token,  # a refresh token is never an access token
         "not-a-jwt",
     ]
@@ -120,7 +121,8 @@ async def test_bad_access_tokens_get_401_with_a_bearer_challenge(clerk: SignedIn
         assert body["type"] == "/problems/not-authenticated"
     # A correctly signed token of ours is accepted: the checks above fail for their own reason.
     assert (
-        client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {_forge(claims, secret)}"}).status_code == 200
+        client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {_forge(claims, kid, secret)}"}).status_code
+        == 200
     )
 
 

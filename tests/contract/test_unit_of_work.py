@@ -19,10 +19,14 @@ async def test_changes_without_commit_are_rolled_back(backend: Backend) -> None:
 
 async def test_an_error_rolls_back_and_propagates(backend: Backend) -> None:
     user = make_user("ada@example.com")
-    with pytest.raises(ZeroDivisionError):
+
+    async def fail_half_way() -> None:
         async with backend.uow() as uow:
             await uow.users.add(user)
-            _ = 1 / 0
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        await fail_half_way()
     assert await read(backend, lambda uow: uow.users.get(user.id)) is None
 
 

@@ -120,9 +120,12 @@ async def people(backend: Backend) -> dict[str, User]:
     return users
 
 
+async def _list(backend: Backend, query: UserListQuery) -> list[User]:
+    return await read(backend, lambda uow: uow.users.list(query))
+
+
 async def _names(backend: Backend, query: UserListQuery) -> list[str]:
-    users = await read(backend, lambda uow: uow.users.list(query))
-    return [str(user.name) for user in users]
+    return [str(user.name) for user in await _list(backend, query)]
 
 
 async def test_the_users_list_has_active_users_by_email_key(backend: Backend, people: dict[str, User]) -> None:
@@ -162,13 +165,10 @@ async def test_the_users_list_is_searched_and_filtered(
 
 async def test_the_users_list_pages_by_email_key_and_id(backend: Backend, people: dict[str, User]) -> None:
     pages: list[list[str]] = []
-    after = None
-    while True:
-        page = await read(backend, lambda uow: uow.users.list(UserListQuery(limit=2, after=after)))
-        if not page:
-            break
+    query = UserListQuery(limit=2)
+    while page := await _list(backend, query):
         pages.append([str(user.name) for user in page])
-        after = (page[-1].email.key, page[-1].id)
+        query = UserListQuery(limit=2, after=(page[-1].email.key, page[-1].id))
     assert pages == [["Alice Admin", "Bob Clerk"], ["Carol Émond", "Erin_Underscore"], ["FRANK 100%"]]
 
 

@@ -7,7 +7,7 @@ import random
 import struct
 import zlib
 
-from PIL import Image, ImageCms, ExifTags
+from PIL import ExifTags, Image, ImageCms
 
 GPS_LATITUDE = (51.0, 30.0, 26.46)
 XMP = (

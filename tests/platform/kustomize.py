@@ -46,6 +46,9 @@ _CLUSTER_SCOPED_KINDS = frozenset(
 )
 
 
+_HASH_LETTERS = str.maketrans("013ae", "ghkmt")
+
+
 class UnsupportedFeature(ValueError):
     """The kustomization uses something this renderer does not implement."""
 
@@ -239,14 +242,14 @@ def _split_image(image: str) -> tuple[str, str | None, str | None]:
 
 
 def _new_image(image: str, rule: Mapping[str, Any]) -> str:
+    """kustomize's api/filters/imagetag: a new tag or digest replaces both the old tag and the old digest."""
     name, tag, digest = _split_image(image)
     if name != rule["name"]:
         return image
-    name = rule.get("newName", name)
-    if "digest" in rule:
-        return f"{name}@{rule['digest']}"
-    if "newTag" in rule:
-        return f"{name}:{rule['newTag']}"
+    name = str(rule.get("newName", name))
+    new_tag, new_digest = rule.get("newTag"), rule.get("digest")
+    if new_tag or new_digest:
+        tag, digest = new_tag, new_digest
     return name + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
 
 
@@ -287,8 +290,7 @@ def config_map_hash(data: Mapping[str, str]) -> str:
     # Go's encoding/json escapes these three for HTML safety; ASCII data is otherwise encoded alike (see tests).
     for character, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         encoded = encoded.replace(character, escaped)
-    digest = hashlib.sha256(encoded.encode()).hexdigest()[:10]
-    return digest.translate(str.maketrans({"0": "g", "1": "h", "3": "k", "a": "m", "e": "t"}))
+    return hashlib.sha256(encoded.encode()).hexdigest()[:10].translate(_HASH_LETTERS)
 
 
 def _check_unique(resources: list[Resource], *, where: str) -> None:

@@ -18,8 +18,9 @@ import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import asyncpg
+from sqlalchemy import pool, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from crm.embedded_database import EmbeddedPostgres
 
@@ -27,22 +28,33 @@ LOCAL_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 _log = logging.getLogger(__name__)
 
 
-def plain_url(url: str) -> str:
-    """The URL as libpq and asyncpg take it (no SQLAlchemy driver suffix)."""
-    parsed = make_url(url)
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def url_of_database(server_url: str, database: str, *, driver: str = "postgresql+asyncpg") -> str:
     return make_url(server_url).set(drivername=driver, database=database).render_as_string(hide_password=False)
 
 
-async def answers(url: str, timeout: float = 2.0) -> bool:
+@contextlib.asynccontextmanager
+async def _admin_connection(server_url: str, connect_timeout: float = 30) -> AsyncIterator[AsyncConnection]:
+    """One autocommit connection (CREATE and DROP DATABASE refuse to run inside a transaction)."""
+    engine = create_async_engine(
+        url_of_database(server_url, make_url(server_url).database or "postgres"),
+        poolclass=pool.NullPool,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"timeout": connect_timeout},
+    )
     try:
-        connection = await asyncpg.connect(plain_url(url), timeout=timeout)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError):
+        async with engine.connect() as connection:
+            yield connection
+    finally:
+        await engine.dispose()
+
+
+async def answers(url: str) -> bool:
+    """Whether a server accepts us there within two seconds."""
+    try:
+        async with _admin_connection(url, connect_timeout=2) as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:  # refused, timed out, unknown role or database: all mean "not this one"
         return False
-    await connection.close()
     return True
 
 
@@ -75,7 +87,7 @@ def _start_embedded() -> tuple[str, Callable[[], None]]:
 async def postgres_server(test_database_url: str | None) -> AsyncIterator[str]:
     """Yield a URL of a database on a server where we may create databases."""
     if test_database_url:
-        yield plain_url(test_database_url)
+        yield test_database_url
         return
     if await answers(LOCAL_SERVER_URL):
         yield LOCAL_SERVER_URL
@@ -94,22 +106,18 @@ async def postgres_server(test_database_url: str | None) -> AsyncIterator[str]:
 async def create_database(server_url: str, prefix: str = "crm_test") -> str:
     """Create an empty database with a random name on the server; return its name."""
     name = f"{prefix}_{secrets.token_hex(6)}"
-    connection = await asyncpg.connect(plain_url(server_url))
-    try:
-        await connection.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
-    finally:
-        await connection.close()
+    async with _admin_connection(server_url) as connection:
+        await connection.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
     return name
+
+
+_END_CONNECTIONS = text(
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
+)
 
 
 async def drop_database(server_url: str, name: str) -> None:
     """Drop the database, first ending whatever connections are still open to it."""
-    connection = await asyncpg.connect(plain_url(server_url))
-    try:
-        await connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            name,
-        )
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    finally:
-        await connection.close()
+    async with _admin_connection(server_url) as connection:
+        await connection.execute(_END_CONNECTIONS, {"name": name})
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))

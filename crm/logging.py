@@ -1,0 +1,47 @@
+"""Logging: JSON lines to stdout in production, readable lines in development; request context on each."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Literal
+
+import structlog
+
+LogFormat = Literal["json", "console"]
+
+_EXTRA_FIELDS = ("status", "duration_ms")
+
+
+def _copy_extra_fields(_: object, __: str, event: structlog.typing.EventDict) -> structlog.typing.EventDict:
+    record = event.get("_record")
+    for name in _EXTRA_FIELDS:
+        if record is not None and hasattr(record, name):
+            event[name] = getattr(record, name)
+    return event
+
+
+def configure_logging(level: str = "INFO", fmt: LogFormat = "console") -> None:
+    """Route every stdlib logger (ours, Litestar's, granian's) through structlog's formatter."""
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _copy_extra_fields,
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

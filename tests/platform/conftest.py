@@ -1,0 +1,65 @@
+"""Fixtures of the platform tests: the repository's root and the kustomize overlays, rendered once."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.platform.kustomize import Resource, render
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+DEPLOY = REPOSITORY / "deploy"
+OVERLAYS = ("staging", "production")
+
+
+class Rendered:
+    """One overlay's resources, looked up by kind (and name when a kind occurs more than once)."""
+
+    def __init__(self, overlay: str, resources: list[Resource]) -> None:
+        self.overlay = overlay
+        self.resources = resources
+
+    def one(self, kind: str, name: str | None = None) -> dict[str, Any]:
+        found = [r for r in self.resources if r["kind"] == kind and name in (None, r["metadata"]["name"])]
+        assert len(found) == 1, f"{self.overlay}: expected one {kind} {name or ''}, found {len(found)}"
+        return found[0]
+
+    @property
+    def deployment(self) -> dict[str, Any]:
+        return self.one("Deployment", "crm")
+
+    @property
+    def job(self) -> dict[str, Any]:
+        return self.one("Job", "crm-migrate")
+
+    @property
+    def config(self) -> dict[str, str]:
+        data: dict[str, str] = self.one("ConfigMap")["data"]
+        return data
+
+
+def environment_tool(name: str) -> Path:
+    """A command installed into this Python environment by a dev dependency (kubernetes-validate, hadolint)."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        pytest.fail(f"{name} is missing from {path.parent}: run `uv sync` (it is a dev dependency in pyproject.toml)")
+    return path
+
+
+_cache: dict[str, Rendered] = {}
+
+
+def rendered_overlay(overlay: str) -> Rendered:
+    if overlay not in _cache:
+        _cache[overlay] = Rendered(overlay, render(DEPLOY / "overlays" / overlay))
+    return _cache[overlay]
+
+
+@pytest.fixture(params=OVERLAYS)
+def overlay(request: pytest.FixtureRequest) -> Rendered:
+    """Each overlay in turn, rendered once per session and shared: tests must not modify it."""
+    name: str = request.param
+    return rendered_overlay(name)
