@@ -19,6 +19,7 @@ from adapters.photos.local import LocalPhotoStorage
 from adapters.photos.s3 import S3PhotoStorage, open_s3_client
 from adapters.sql.pool_metrics import PoolMetrics
 from crm.container import HTTP_PROVIDED, Application, build_container
+from crm.server import shutdown_requested
 from crm.settings import Settings, SettingsError
 from domain.errors import Conflict
 
@@ -49,7 +50,7 @@ def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[
     checks: dict[str, Check] = {"photo_storage": lambda: container.photo_storage().check()}
     if engine is not None:
         checks["database"] = _database_check(engine)
-    readiness = Readiness(checks)
+    readiness = Readiness(checks, shutdown_requested=shutdown_requested)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:

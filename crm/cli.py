@@ -54,9 +54,9 @@ def main() -> None:
     "--migrate/--no-migrate", default=None, help="Apply migrations first (default: only with the embedded database)."
 )
 def serve(host: str | None, port: int | None, workers: int | None, migrate: bool | None) -> None:
-    """Serve the API with granian."""
-    from granian import Granian
-    from granian.constants import Interfaces
+    """Serve the API with granian; SIGTERM drains it cleanly."""
+    from crm.server import ServerOptions
+    from crm.server import serve as run_server
 
     settings = _settings()
     with database(settings) as url:
@@ -66,15 +66,15 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
         host, port = host or settings.host, port or settings.port
         click.echo(f"CRM Service on http://{host}:{port}  -  API docs: http://{host}:{port}/docs", err=True)
         click.echo("First admin: crm users create-admin --email you@example.com --name 'Your Name'", err=True)
-        Granian(
-            "crm.asgi:create_app",
-            factory=True,
-            address=host,
+        options = ServerOptions(
+            host=host,
             port=port,
-            interface=Interfaces.ASGI,
             workers=workers or settings.workers,
-            log_access=False,
-        ).serve()
+            shutdown_delay_seconds=settings.shutdown_delay_seconds,
+            drain_seconds=settings.shutdown_drain_seconds,
+        )
+        code = run_server(options, dict(os.environ))
+    sys.exit(code)
 
 
 @main.command()

@@ -99,5 +99,7 @@ def create_http_app(
         middleware=[metrics.middleware],
         lifespan=list(lifespan),
         debug=False,
+        # The process's logging is configured once by the composition root (crm/logging.py).
+        logging_config=None,
     )
     return app, ResponseHeaders(RequestLogging(app))

@@ -17,10 +17,24 @@ Check = Callable[[], Awaitable[None]]
 class Readiness:
     """The readiness state: named dependency checks, and whether the process is shutting down."""
 
-    def __init__(self, checks: Mapping[str, Check], timeout_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        checks: Mapping[str, Check],
+        timeout_seconds: float = 2.0,
+        shutdown_requested: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.checks = dict(checks)
         self.timeout_seconds = timeout_seconds
-        self.shutting_down = False
+        self._stopping = False
+        self._shutdown_requested = shutdown_requested
+
+    @property
+    def shutting_down(self) -> bool:
+        return self._stopping or self._shutdown_requested()
+
+    @shutting_down.setter
+    def shutting_down(self, value: bool) -> None:
+        self._stopping = value
 
     async def run(self) -> dict[str, str]:
         async def one(check: Check) -> str:

@@ -1,0 +1,86 @@
+"""Running the HTTP server with a clean shutdown.
+
+On SIGTERM (or SIGINT) the service first reports itself not ready (``/health/ready`` answers 503) while
+it keeps serving, so that load balancers stop sending it traffic; after the configured delay granian is
+told to stop: it refuses new connections, finishes the requests in flight (within the drain time),
+runs the application's shutdown (pool and S3 client closed) and exits 0.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+# The file whose existence tells every worker that the service is shutting down.
+SHUTDOWN_FLAG_VARIABLE = "CRM_SHUTDOWN_FLAG"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOptions:
+    host: str
+    port: int
+    workers: int
+    shutdown_delay_seconds: float
+    drain_seconds: int
+
+
+def granian_command(options: ServerOptions) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "asgi",
+        "--factory",
+        "--host",
+        options.host,
+        "--port",
+        str(options.port),
+        "--workers",
+        str(options.workers),
+        "--workers-kill-timeout",
+        str(options.drain_seconds),
+        "--no-ws",
+        "--log-level",
+        "warning",
+        "crm.asgi:create_app",
+    ]
+
+
+def serve(options: ServerOptions, env: dict[str, str]) -> int:
+    """Run granian until it exits; returns its exit code."""
+    with tempfile.TemporaryDirectory(prefix="crm-") as folder:
+        flag = Path(folder) / "shutting-down"
+        server = subprocess.Popen(granian_command(options), env={**env, SHUTDOWN_FLAG_VARIABLE: str(flag)})  # noqa: S603
+        stopping = threading.Event()
+
+        def stop(signum: int, _: FrameType | None) -> None:
+            if stopping.is_set():
+                return
+            stopping.set()
+            flag.touch()
+            # Let the readiness probe see the flag before the listener closes, then stop granian.
+            timer = threading.Timer(options.shutdown_delay_seconds, server.send_signal, args=(signal.SIGTERM,))
+            timer.daemon = True
+            timer.start()
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            return server.wait()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            if server.poll() is None:
+                server.kill()
+
+
+def shutdown_requested() -> bool:
+    flag = os.environ.get(SHUTDOWN_FLAG_VARIABLE)
+    return flag is not None and Path(flag).exists()

@@ -1,0 +1,144 @@
+"""The real server process: clean shutdown under load, JSON logs with request ids, metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[str]
+    base_url: str
+    log: Path
+    lines: list[str] = field(default_factory=list)
+
+    def log_records(self) -> list[dict[str, object]]:
+        records = []
+        for line in self.log.read_text().splitlines():
+            if line.startswith("{"):
+                records.append(json.loads(line))
+        return records
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
+    port = _free_port()
+    log = tmp_path / "server.log"
+    env = {
+        **os.environ,
+        "CRM_ENV": "test",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "serving-test-" + "s" * 40,
+        "PORT": str(port),
+        "CRM_PHOTO_DIR": str(tmp_path / "photos"),
+        "CRM_LOG_FORMAT": "json",
+        "CRM_SHUTDOWN_DELAY_SECONDS": "1",
+        "CRM_SHUTDOWN_DRAIN_SECONDS": "10",
+    }
+    with log.open("w") as output:
+        process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "crm", "serve", "--no-migrate"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the server did not become ready:\n" + log.read_text()
+            time.sleep(0.1)
+        yield Server(process, base_url, log)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
+def test_sigterm_under_load_turns_unready_finishes_in_flight_work_and_exits_0(server: Server) -> None:
+    results: list[int | str] = []
+    ready_states: list[int] = []
+    stop = threading.Event()
+
+    def load() -> None:
+        with httpx.Client(base_url=server.base_url, timeout=10) as client:
+            while not stop.is_set():
+                try:
+                    results.append(client.get("/health/ready").status_code)
+                except httpx.TransportError as error:
+                    results.append(type(error).__name__)
+
+    def watch_readiness() -> None:
+        # Plays the load balancer: stops sending traffic as soon as readiness fails.
+        with httpx.Client(base_url=server.base_url, timeout=5) as client:
+            while not stop.is_set():
+                status = client.get("/health/ready").status_code
+                ready_states.append(status)
+                if status == 503:
+                    stop.set()
+                time.sleep(0.05)
+
+    workers = [threading.Thread(target=load) for _ in range(4)] + [threading.Thread(target=watch_readiness)]
+    for worker in workers:
+        worker.start()
+    time.sleep(1.0)
+    server.process.send_signal(signal.SIGTERM)
+    for worker in workers:
+        worker.join(20)
+    assert server.process.wait(30) == 0
+    assert 503 in ready_states, "readiness never reported the shutdown"
+    assert len(results) > 50
+    failures = [result for result in results if result not in (200, 503)]
+    assert failures == [], failures
+    # Nothing answers any more.
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{server.base_url}/health/live", timeout=2)
+
+
+def test_logs_are_json_lines_with_request_ids_and_metrics_are_exported(server: Server) -> None:
+    response = httpx.get(f"{server.base_url}/api/v1/customers", headers={"X-Request-ID": "trace-me-123"})
+    assert response.status_code == 401
+    metrics = httpx.get(f"{server.base_url}/metrics")
+    assert metrics.status_code == 200
+    text = metrics.text
+    assert "crm_requests_total" in text
+    assert 'path="/api/v1/customers"' in text
+    assert "crm_request_duration_seconds_bucket" in text
+    assert "crm_db_pool_connections" in text
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(30) == 0
+    records = server.log_records()
+    access = [record for record in records if record.get("request_id") == "trace-me-123"]
+    assert access, server.log.read_text()[-2000:]
+    line = access[-1]
+    assert line["route"] == "/api/v1/customers"
+    assert line["status"] == 401
+    assert line["level"] == "info"
+    assert "timestamp" in line
