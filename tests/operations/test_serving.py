@@ -55,7 +55,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
         "CRM_SHUTDOWN_DRAIN_SECONDS": "10",
     }
     with log.open("w") as output:
-        process = subprocess.Popen(  # noqa: S603
+        process = subprocess.Popen(
             [sys.executable, "-m", "crm", "serve", "--no-migrate"],
             env=env,
             stdout=output,
