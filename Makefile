@@ -43,9 +43,32 @@ format: install ## Format the code and apply safe lint fixes
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
+.PHONY: ci-tools
+ci-tools: ## Install gitlab-ci-local (pinned, npm) into .tools/node for the pipeline checks
+	bash scripts/install-ci-tools.sh
+
 .PHONY: test
-test: lint ## Static checks, then the whole test suite
+test: lint ci-tools ## Static checks, then the whole test suite
 	$(RUN) pytest $(PYTEST_ARGS)
+
+# Containers, for those with podman or docker (see compose.yaml and docs/deployment.md).
+ENGINE ?= $(shell command -v podman 2>/dev/null || command -v docker 2>/dev/null)
+COMPOSE ?= $(ENGINE) compose
+IMAGE ?= localhost/crm-service:dev
+
+.PHONY: build up stop migrate-up
+build: ## Build the container image (podman or docker)
+	$(if $(ENGINE),,$(error no podman or docker found))$(ENGINE) build -f Containerfile -t $(IMAGE) .
+up: ## PostgreSQL, MinIO, migrations and the service in containers
+	$(COMPOSE) up --build --detach
+stop: ## Stop the containers (the volumes stay)
+	$(COMPOSE) down
+migrate-up: ## Apply migrations in the compose stack
+	$(COMPOSE) run --rm migrate
+
+.PHONY: bench
+bench: install ## Benchmark against a bare asyncpg reference into docs/performance.md (BENCH_ARGS=--quick)
+	$(RUN) python -m bench.run $(BENCH_ARGS)
 
 .PHONY: clean
 clean: ## Remove the local data folder (embedded database, photos) and caches

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from application.customers import discard_objects, get_customer_for_change
 from application.photos import ImageProcessor, PhotoStorage, new_photo
 from application.ports import Clock, UnitOfWorkFactory
+from domain.customer_history import CustomerChange
 from domain.customers import Customer
 from domain.sign_in import Actor
 
@@ -62,6 +63,7 @@ class UploadCustomerPhoto:
                 customer = await get_customer_for_change(uow, customer_id, lock=True)
                 previous = customer.replace_photo(photo, by=actor.ref, at=self._clock.now())
                 await uow.customers.update(customer)
+                await uow.customer_history.record(CustomerChange.photo_changed(customer, previous))
                 await uow.commit()
         except BaseException:
             with contextlib.suppress(Exception):
@@ -84,6 +86,7 @@ class RemoveCustomerPhoto:
             if previous is not None:
                 customer.replace_photo(None, by=actor.ref, at=self._clock.now())
                 await uow.customers.update(customer)
+                await uow.customer_history.record(CustomerChange.photo_changed(customer, previous))
                 await uow.commit()
         await discard_objects(self._storage, previous)
         return customer

@@ -12,6 +12,7 @@ from application.pagination import Page, check_limit, decode_cursor, encode_curs
 from application.photos import PhotoStorage, photo_keys
 from application.ports import Clock, CustomerListQuery, CustomerSortField, UnitOfWork, UnitOfWorkFactory
 from application.validation import Problems
+from domain.customer_history import CustomerChange
 from domain.customers import EDITABLE_FIELDS, Customer, CustomerDetails, Photo
 from domain.errors import InvalidInput, MalformedRequest, NotFound, PreconditionFailed, ServiceUnavailable
 from domain.sign_in import Actor
@@ -97,6 +98,7 @@ class CreateCustomer:
         customer = Customer.register(customer_id, details, by=actor.ref, at=self._clock.now())
         async with self._uow() as uow:
             await uow.customers.add(customer)
+            await uow.customer_history.record(CustomerChange.created(customer))
             await uow.commit()
         return customer
 
@@ -196,21 +198,25 @@ class UpdateCustomer:
             changes = customer.change_details(details, by=actor.ref, at=self._clock.now())
             if changes:
                 await uow.customers.update(customer)
+                await uow.customer_history.record(CustomerChange.updated(customer, changes))
                 await uow.commit()
         return customer
 
 
 class DeleteCustomer:
-    """Deleting a customer deletes their photo too, once the row is gone."""
+    """Deleting a customer deletes their photo too, once the row is gone. Their history stays, ending
+    with the deletion."""
 
-    def __init__(self, uow: UnitOfWorkFactory, storage: PhotoStorage) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, storage: PhotoStorage, clock: Clock) -> None:
         self._uow = uow
         self._storage = storage
+        self._clock = clock
 
     async def execute(self, actor: Actor, customer_id: str, expected_revisions: list[str] | None = None) -> None:
         async with self._uow() as uow:
             customer = await get_customer_for_change(uow, customer_id, lock=True)
             _check_revision(customer, expected_revisions)
             await uow.customers.delete(customer.id)
+            await uow.customer_history.record(CustomerChange.deleted(customer.id, actor.ref, self._clock.now()))
             await uow.commit()
         await discard_objects(self._storage, customer.photo)

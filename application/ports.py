@@ -7,12 +7,14 @@ construction and so that frameworks that check injected values with ``isinstance
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Self
 from uuid import UUID
 
+from domain.customer_history import CustomerChange
 from domain.customers import Customer
 from domain.sign_in import Actor, RefreshToken, SignInSession
 from domain.users import User
@@ -84,6 +86,28 @@ class CustomerRepository(ABC):
     async def list(self, query: CustomerListQuery) -> list[Customer]:
         """Customers in the query's order, at most ``query.limit``."""
 
+    @abstractmethod
+    async def referenced_photo_keys(self, keys: Sequence[str]) -> set[str]:
+        """Those of ``keys`` that some customer's photo or thumbnail is stored under (for the orphan sweep)."""
+
+
+class CustomerHistory(ABC):
+    """Every recorded change of every customer, kept after the customer is deleted."""
+
+    @abstractmethod
+    async def record(self, change: CustomerChange) -> None:
+        """Append the change to its customer's history, in this unit of work's transaction."""
+
+    @abstractmethod
+    async def list(
+        self, customer_id: CustomerId, limit: int, after: tuple[datetime, int] | None = None
+    ) -> list[CustomerChange]:
+        """The customer's changes newest first: by time, then by id, both descending; at most ``limit``.
+
+        ``after`` is the time and id of the last change of the previous page; the page starts strictly
+        after it in that order. Each change carries its id and its actor's current name.
+        """
+
 
 class SignInSessionRepository(ABC):
     @abstractmethod
@@ -115,6 +139,7 @@ class UnitOfWork(ABC):
 
     users: UserRepository
     customers: CustomerRepository
+    customer_history: CustomerHistory
     sign_in_sessions: SignInSessionRepository
 
     @abstractmethod

@@ -8,7 +8,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from dependency_injector import providers
 from litestar import Litestar
-from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,10 +16,12 @@ from adapters.http.health import Check, Readiness
 from adapters.http.response_headers import ASGIApp
 from adapters.photos.local import LocalPhotoStorage
 from adapters.photos.s3 import S3PhotoStorage, open_s3_client
-from adapters.sql.pool_metrics import PoolMetrics
+from adapters.sql.pool_metrics import POOL_METRICS
+from adapters.sql.revocation import CachedActorLookup
 from crm.container import HTTP_PROVIDED, Application, build_container
 from crm.server import shutdown_requested
 from crm.settings import Settings, SettingsError
+from crm.tracing import tracing
 from domain.errors import Conflict
 
 logger = logging.getLogger("crm")
@@ -51,16 +52,22 @@ def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[
     if engine is not None:
         checks["database"] = _database_check(engine)
     readiness = Readiness(checks, shutdown_requested=shutdown_requested)
+    traced = tracing(settings.otlp_endpoint)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as resources:
             if engine is not None:
-                pool_metrics = PoolMetrics(engine)
-                REGISTRY.register(pool_metrics)
-                resources.callback(REGISTRY.unregister, pool_metrics)
+                POOL_METRICS.watch(engine)
+                resources.callback(POOL_METRICS.forget, engine)
+                actors = container.adapters.actors()
+                if isinstance(actors, CachedActorLookup):
+                    await actors.start()
+                    resources.push_async_callback(actors.aclose)
             if settings.uses_s3:
                 await _use_s3(container, settings, resources)
+            if traced is not None:
+                resources.callback(traced[1].shutdown)  # flushes the spans not yet exported
             await _bootstrap_first_admin(container, settings)
             try:
                 yield
@@ -79,6 +86,7 @@ def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[
         cors_origins=settings.cors_origins,
         lifespan=[lifespan],
         serve_local_photos=local_photos,
+        plugins=[traced[0]] if traced is not None else [],
     )
 
 

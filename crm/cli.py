@@ -1,4 +1,4 @@
-"""The ``crm`` command: serve, migrate, and create the first admin."""
+"""The ``crm`` command: serve, migrate, create the first admin, and sweep orphaned photos."""
 
 from __future__ import annotations
 
@@ -119,6 +119,71 @@ def create_admin(email: str, name: str) -> None:
             asyncio.run(create())
         except DomainError as error:
             raise click.ClickException(error.detail) from None
+
+
+@main.group()
+def photos() -> None:
+    """Look after the stored customer photos."""
+
+
+@photos.command("sweep")
+@click.option(
+    "--older-than-minutes",
+    type=click.IntRange(min=1),
+    default=60,
+    show_default=True,
+    help="Grace period: younger objects may belong to an upload that is about to commit, and stay.",
+)
+def sweep_photos(older_than_minutes: int) -> None:
+    """Delete stored photo objects that no customer refers to (what failures midway leave behind).
+
+    Safe to run at any time and from several places at once; run it periodically, e.g. hourly.
+    """
+    from collections.abc import Sequence
+    from datetime import timedelta
+
+    from adapters.photos.s3 import S3PhotoStorage, open_s3_client
+    from adapters.photos.sweep import SweepResult, sweep_orphans
+    from application.photos import PhotoStorage
+    from crm.container import build_container
+    from domain.errors import DomainError
+
+    settings = _settings()
+    with database(settings) as url:
+        if not settings.database_url:
+            _migrate(url)
+        container = build_container(dataclasses.replace(settings, database_url=url))
+
+        async def sweep() -> SweepResult:
+            async with contextlib.AsyncExitStack() as resources:
+                resources.push_async_callback(container.adapters.engine().dispose)
+                storage: PhotoStorage = container.photo_storage()
+                if settings.uses_s3:
+                    assert settings.s3_bucket is not None
+                    client = await resources.enter_async_context(
+                        open_s3_client(region=settings.s3_region, endpoint_url=settings.s3_endpoint_url)
+                    )
+                    storage = S3PhotoStorage(
+                        client, settings.s3_bucket, settings.s3_prefix, settings.photo_url_lifetime_seconds
+                    )
+                unit_of_work = container.adapters.unit_of_work()
+
+                async def referenced(keys: Sequence[str]) -> set[str]:
+                    async with unit_of_work() as uow:
+                        found: set[str] = await uow.customers.referenced_photo_keys(keys)
+                    return found
+
+                grace = timedelta(minutes=older_than_minutes)
+                return await sweep_orphans(storage, referenced, grace, container.clock().now())
+
+        try:
+            result = asyncio.run(sweep())
+        except DomainError as error:
+            raise click.ClickException(error.detail) from None
+    click.echo(
+        f"Photo sweep: examined {result.examined} objects; deleted {result.deleted} orphans;"
+        f" kept {result.referenced} in use and {result.too_young} younger than {older_than_minutes} minutes."
+    )
 
 
 def _read_password() -> str:

@@ -26,9 +26,12 @@ from adapters.security.oidc import OidcIdentityProviders, parse_oidc_providers
 from adapters.security.passwords import Argon2PasswordHasher, HashingCost
 from adapters.sql.actor_lookup import SqlActorLookup
 from adapters.sql.engine import create_engine
+from adapters.sql.revocation import CachedActorLookup, listener_dsn
+from adapters.sql.throttle import SqlSignInThrottle
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIds
+from application.customer_history import ListCustomerHistory
 from application.customer_photos import LinkPhotos, RemoveCustomerPhoto, UploadCustomerPhoto
 from application.customers import CreateCustomer, DeleteCustomer, GetCustomer, ListCustomers, UpdateCustomer
 from application.photos import PhotoLimits
@@ -66,8 +69,14 @@ class DatabaseAdapters(containers.DeclarativeContainer):
         max_overflow=settings.provided.db_max_overflow,
     )
     unit_of_work = providers.Singleton(SqlUnitOfWorkFactory, engine)
-    actors = providers.Singleton(SqlActorLookup, engine)
-    sign_in_throttle = providers.Singleton(InMemorySignInThrottle)
+    # Answered from a per-process cache that PostgreSQL LISTEN/NOTIFY keeps current (started by the app's lifespan).
+    actors = providers.Singleton(
+        CachedActorLookup,
+        providers.Singleton(SqlActorLookup, engine),
+        dsn=providers.Callable(listener_dsn, settings.provided.database_url),
+    )
+    # In the database, so that the limits hold across every replica.
+    sign_in_throttle = providers.Singleton(SqlSignInThrottle, engine)
 
 
 class InMemoryAdapters(containers.DeclarativeContainer):
@@ -189,7 +198,8 @@ class Application(containers.DeclarativeContainer):
     list_customers = providers.Singleton(ListCustomers, uow=adapters.unit_of_work)
     get_customer = providers.Singleton(GetCustomer, uow=adapters.unit_of_work)
     update_customer = providers.Singleton(UpdateCustomer, uow=adapters.unit_of_work, clock=clock)
-    delete_customer = providers.Singleton(DeleteCustomer, uow=adapters.unit_of_work, storage=photo_storage)
+    delete_customer = providers.Singleton(DeleteCustomer, uow=adapters.unit_of_work, storage=photo_storage, clock=clock)
+    list_customer_history = providers.Singleton(ListCustomerHistory, uow=adapters.unit_of_work)
     link_photos = providers.Singleton(LinkPhotos, storage=photo_storage)
     upload_customer_photo = providers.Singleton(
         UploadCustomerPhoto, uow=adapters.unit_of_work, images=image_processor, storage=photo_storage, clock=clock
@@ -220,6 +230,7 @@ HTTP_PROVIDED = (
     "get_customer",
     "update_customer",
     "delete_customer",
+    "list_customer_history",
     "link_photos",
     "upload_customer_photo",
     "remove_customer_photo",

@@ -44,6 +44,7 @@ class Settings:
     bootstrap_admin_password: str | None = None
     bootstrap_admin_name: str = "Administrator"
     log_level: str = "INFO"
+    otlp_endpoint: str | None = None
     shutdown_delay_seconds: float = 2.0
     shutdown_drain_seconds: int = 20
     log_format: Literal["json", "console"] = "console"
@@ -123,6 +124,7 @@ class Settings:
             s3_endpoint_url=reader.optional("CRM_S3_ENDPOINT_URL"),
             s3_region=reader.optional("CRM_S3_REGION") or reader.optional("AWS_REGION"),
             trusted_proxies=reader.items("CRM_TRUSTED_PROXIES"),
+            otlp_endpoint=reader.optional("CRM_OTLP_ENDPOINT"),
             shutdown_delay_seconds=reader.integer("CRM_SHUTDOWN_DELAY_SECONDS", 2, minimum=0, maximum=120),
             shutdown_drain_seconds=reader.integer("CRM_SHUTDOWN_DRAIN_SECONDS", 20, minimum=1, maximum=600),
             oidc_providers=reader.text("CRM_OIDC_PROVIDERS", ""),

@@ -11,18 +11,21 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins import PluginProtocol
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
+from adapters.http.allowed_methods import AllowedMethods, methods_by_path
 from adapters.http.auth import AuthController
 from adapters.http.authentication import provide_actor
 from adapters.http.customers import CustomersController
 from adapters.http.health import HealthController, Readiness
 from adapters.http.observability import RequestLogging
-from adapters.http.openapi import security_components
+from adapters.http.openapi import refuse_unknown_fields, security_components
 from adapters.http.photos import CustomerPhotoController, serve_local_photo
 from adapters.http.problems import EXCEPTION_HANDLERS
 from adapters.http.request_checks import check_request_shape
 from adapters.http.response_headers import ASGIApp, ResponseHeaders
+from adapters.http.schemas import Strict
 from adapters.http.users import UsersController
 
 API_VERSION = "1.0.0"
@@ -51,6 +54,7 @@ def create_http_app(
     cors_origins: Sequence[str] = (),
     lifespan: Sequence[Lifespan] = (),
     serve_local_photos: bool = False,
+    plugins: Sequence[PluginProtocol] = (),
 ) -> tuple[Litestar, ASGIApp]:
     """The Litestar app, and the ASGI callable to serve (the app inside the response-header layer).
 
@@ -97,9 +101,11 @@ def create_http_app(
         ),
         request_max_body_size=JSON_BODY_LIMIT,
         middleware=[metrics.middleware],
+        plugins=list(plugins),
         lifespan=list(lifespan),
         debug=False,
         # The process's logging is configured once by the composition root (crm/logging.py).
         logging_config=None,
     )
-    return app, ResponseHeaders(RequestLogging(app))
+    refuse_unknown_fields(app.openapi_schema, (body.__name__ for body in Strict.__subclasses__()))
+    return app, ResponseHeaders(RequestLogging(AllowedMethods(app, methods_by_path(app.routes))))

@@ -13,7 +13,15 @@ from adapters.http.authentication import SECURITY
 from adapters.http.conditional import etag_of, parse_entity_tags
 from adapters.http.openapi import responses
 from adapters.http.pages import CURSOR_DESCRIPTION, LIMIT_DESCRIPTION, next_link
-from adapters.http.schemas import CustomerCreate, CustomerOut, CustomerPage, CustomerPatch
+from adapters.http.schemas import (
+    CustomerChangeOut,
+    CustomerCreate,
+    CustomerHistoryPage,
+    CustomerOut,
+    CustomerPage,
+    CustomerPatch,
+)
+from application.customer_history import ListCustomerHistory
 from application.customer_photos import LinkPhotos
 from application.customers import (
     CreateCustomer,
@@ -30,6 +38,8 @@ IfMatch = Annotated[
     str | None, HeaderParameter(name="If-Match", description="Only if the customer still has this ETag.")
 ]
 SORT_DESCRIPTION = "name, surname, created_at, updated_at or id; prefix with - for descending."
+Limit = Annotated[int, QueryParameter(name="limit", ge=1, le=100, description=LIMIT_DESCRIPTION)]
+Cursor = Annotated[str | None, QueryParameter(name="cursor", max_length=1024, description=CURSOR_DESCRIPTION)]
 
 
 async def present_customer(customer: Customer, link_photos: LinkPhotos) -> CustomerOut:
@@ -125,3 +135,26 @@ class CustomersController(Controller):
         if_match: IfMatch = None,
     ) -> None:
         await delete_customer.execute(actor, customer_id, parse_entity_tags(if_match))
+
+    @get(
+        "/{customer_id:str}/history",
+        responses=responses(400, 401, 404, 422),
+        summary="A customer's change history, newest first",
+        description=(
+            "Who changed the customer, when, and how: created, updated (each changed field with its old and new"
+            " value), photo_changed (the field photo, null or present) and deleted. The history of a deleted"
+            " customer stays readable; an id that never had a customer is not found."
+        ),
+    )
+    async def customer_history(
+        self,
+        request: Request[Any, Any, Any],
+        customer_id: FromPath[str],
+        actor: NamedDependency[Actor],
+        list_customer_history: NamedDependency[ListCustomerHistory],
+        limit: Limit = 20,
+        cursor: Cursor = None,
+    ) -> Response[CustomerHistoryPage]:
+        page = await list_customer_history.execute(actor, customer_id, limit=limit, cursor=cursor)
+        body = CustomerHistoryPage([CustomerChangeOut.of(change) for change in page.items], page.next_cursor)
+        return Response(body, headers=next_link(request, page.next_cursor))

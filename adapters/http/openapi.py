@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, OpenAPI, SecurityScheme
 
 from adapters.http.schemas import OAuthError, Problem
 
@@ -55,3 +57,11 @@ def security_components(token_url: str) -> Components:
             )
         }
     )
+
+
+def refuse_unknown_fields(document: OpenAPI, strict_bodies: Iterable[str]) -> None:
+    """Say in the document what the decoder does: request bodies refuse fields they do not declare."""
+    schemas = document.components.schemas or {}
+    for name in strict_bodies:
+        if (schema := schemas.get(name)) is not None:
+            schema.additional_properties = False

@@ -137,7 +137,9 @@ def handle_http_error(request: Request[Any, Any, Any], error: HTTPException) -> 
     if status >= 500:
         logger.error("HTTP error %s: %s", status, error.detail)
         return problem_response(request, status, "server-error", "The service could not answer this request.")
-    headers = {"WWW-Authenticate": BEARER_CHALLENGE} if status == 401 else None
+    headers = dict(error.headers or {})  # e.g. Allow on 405
+    if status == 401:
+        headers["WWW-Authenticate"] = BEARER_CHALLENGE
     slug = _TITLES.get(status, "error").lower().replace(" ", "-")
     return problem_response(request, status, slug, str(error.detail), headers=headers)
 

@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from domain.customer_history import ChangeKind, CustomerChange
 from domain.customers import Customer
 from domain.users import User, UserRef
 
@@ -68,6 +69,37 @@ class CustomerOut(Struct):
 
 class CustomerPage(Struct):
     items: list[CustomerOut]
+    next_cursor: str | None
+
+
+class FieldChangeOut(Struct):
+    """A field's value before and after the change (null: absent). The field "photo" goes between null and
+    "present"."""
+
+    field: str
+    old: str | None
+    new: str | None
+
+
+class CustomerChangeOut(Struct):
+    kind: ChangeKind
+    at: datetime
+    actor: UserRefOut
+    # For updates, each changed field; for creation, each field given a value; for photo changes, "photo".
+    changes: list[FieldChangeOut]
+
+    @classmethod
+    def of(cls, change: CustomerChange) -> CustomerChangeOut:
+        return cls(
+            kind=change.kind,
+            at=change.at,
+            actor=UserRefOut.of(change.by),
+            changes=[FieldChangeOut(field.field, field.old, field.new) for field in change.changes],
+        )
+
+
+class CustomerHistoryPage(Struct):
+    items: list[CustomerChangeOut]
     next_cursor: str | None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -73,3 +74,11 @@ class InMemoryCustomerRepository(CustomerRepository):
         ]
         found.sort(key=position, reverse=query.descending)
         return [_resolved(tables, customer) for customer in found[: query.limit]]
+
+    async def referenced_photo_keys(self, keys: Sequence[str]) -> set[str]:
+        wanted: set[str] = set(keys)
+        referenced: set[str] = set()
+        for customer in self._transaction.readable().customers.values():
+            if customer.photo is not None:
+                referenced.update(wanted.intersection((customer.photo.key, customer.photo.thumbnail_key)))
+        return referenced

@@ -16,6 +16,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from adapters.memory.customer_history import InMemoryCustomerHistory
 from adapters.memory.customers import InMemoryCustomerRepository
 from adapters.memory.sign_in_sessions import InMemorySignInSessionRepository
 from adapters.memory.store import InMemoryStore
@@ -33,6 +34,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self._transaction = Transaction(self._store)
         self.users = InMemoryUserRepository(self._transaction)
         self.customers = InMemoryCustomerRepository(self._transaction)
+        self.customer_history = InMemoryCustomerHistory(self._transaction)
         self.sign_in_sessions = InMemorySignInSessionRepository(self._transaction)
         return self
 

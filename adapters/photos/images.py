@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import warnings
 from typing import Final
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from adapters.system.cpus import available_cpus
 from application.photos import (
     JPEG,
     PNG,
@@ -71,7 +71,7 @@ class PillowImageProcessor(ImageProcessor):
         webp_quality: int = 85,
     ) -> None:
         self._limits = limits or PhotoLimits()
-        self._slots = asyncio.Semaphore(concurrency or os.cpu_count() or 1)
+        self._slots = asyncio.Semaphore(concurrency or available_cpus())
         self._jpeg_quality = jpeg_quality
         self._webp_quality = webp_quality
         guard_pillow(self._limits.max_pixels)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher as Argon2
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from adapters.system.cpus import available_cpus
 from application.ports import PasswordHasher
 
 
@@ -32,7 +32,7 @@ class Argon2PasswordHasher(PasswordHasher):
         )
         # Each hash takes ~64 MiB and a core for a fifth of a second: more at once only queues in the CPU
         # and multiplies memory, so wait here instead.
-        self._slots = asyncio.Semaphore(max_concurrent or os.cpu_count() or 1)
+        self._slots = asyncio.Semaphore(max_concurrent or available_cpus())
         self._dummy_hash = self._argon2.hash("not a real password, only for equal timing")
 
     async def hash(self, password: str) -> str:

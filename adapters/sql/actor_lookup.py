@@ -14,7 +14,13 @@ from domain.sign_in import Actor
 
 # One statement, built once: the session is live and its user (the one the token names) active.
 _FIND_ACTOR = (
-    select(users.c.id, users.c.name, users.c.is_admin, sign_in_sessions.c.id.label("session_id"))
+    select(
+        users.c.id,
+        users.c.name,
+        users.c.is_admin,
+        sign_in_sessions.c.id.label("session_id"),
+        sign_in_sessions.c.expires_at,
+    )
     .select_from(sign_in_sessions.join(users, users.c.id == sign_in_sessions.c.user_id))
     .where(
         sign_in_sessions.c.id == bindparam("session_id"),
@@ -33,9 +39,14 @@ class SqlActorLookup(ActorLookup):
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> Actor | None:
+        found = await self.find_with_expiry(session_id, user_id, now)
+        return None if found is None else found[0]
+
+    async def find_with_expiry(self, session_id: UUID, user_id: UUID, now: datetime) -> tuple[Actor, datetime] | None:
+        """The actor and the end of its session: how long a cache may keep the answer (adapters.sql.revocation)."""
         async with self._engine.connect() as connection:
             result = await connection.execute(_FIND_ACTOR, {"session_id": session_id, "user_id": user_id, "now": now})
             row = result.one_or_none()
         if row is None:
             return None
-        return Actor(user_id=row.id, name=row.name, is_admin=row.is_admin, session_id=row.session_id)
+        return Actor(user_id=row.id, name=row.name, is_admin=row.is_admin, session_id=row.session_id), row.expires_at

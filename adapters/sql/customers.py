@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, delete, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, Row, Select, delete, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.errors import domain_errors
@@ -150,3 +151,15 @@ class SqlCustomerRepository(CustomerRepository):
         statement = _page(statement, query).limit(query.limit)
         result = await self._connection.execute(statement)
         return [_customer(row) for row in result]
+
+    async def referenced_photo_keys(self, keys: Sequence[str]) -> set[str]:
+        wanted: set[str] = set(keys)
+        if not wanted:
+            return set()
+        # Photo keys have no index of their own (only the periodic sweep asks): a batch costs one scan.
+        candidates = sorted(wanted)
+        statement = select(customers.c.photo_key, customers.c.photo_thumbnail_key).where(
+            or_(customers.c.photo_key.in_(candidates), customers.c.photo_thumbnail_key.in_(candidates))
+        )
+        result = await self._connection.execute(statement)
+        return {key for row in result for key in (row.photo_key, row.photo_thumbnail_key) if key in wanted}

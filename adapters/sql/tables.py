@@ -10,6 +10,7 @@ in-memory adapters page identically, and the order does not depend on the server
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 # Anything declared without a name still gets a predictable one.
 metadata = MetaData(
@@ -121,6 +123,40 @@ customers = Table(
     ),
 )
 
+customer_changes = Table(
+    "customer_changes",
+    metadata,
+    # bigserial: among changes with the same time, the later recorded has the higher id.
+    Column("id", BigInteger, nullable=False, autoincrement=True),
+    # No foreign key: the history outlives the customer.
+    Column("customer_id", Text(collation=_C), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("actor_id", Uuid(as_uuid=True), nullable=False),
+    _timestamp("at"),
+    # [{"field", "old", "new"}, ...]: domain.customer_history.FieldChange, in order.
+    Column("changes", JSONB, nullable=False),
+    PrimaryKeyConstraint("id", name="pk_customer_changes"),
+    ForeignKeyConstraint(["actor_id"], ["users.id"], name="fk_customer_changes_actor_id_users"),
+    CheckConstraint(
+        "kind IN ('created', 'updated', 'photo_changed', 'deleted')", name="ck_customer_changes_kind_known"
+    ),
+    # Serves a customer's history, newest first, from any page's start.
+    Index("ix_customer_changes_customer_id_at_id", "customer_id", text("at DESC"), text("id DESC")),
+)
+
+# Failed sign-ins per throttle key (adapters.sql.throttle): shared by every replica.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("key", Text, nullable=False),
+    Column("failures", Integer, nullable=False),
+    _timestamp("window_started_at"),
+    PrimaryKeyConstraint("key", name="pk_sign_in_failures"),
+    CheckConstraint("failures >= 1", name="ck_sign_in_failures_failures_positive"),
+    # Serves the clean-up of rows whose window ended long ago.
+    Index("ix_sign_in_failures_window_started_at", "window_started_at"),
+)
+
 sign_in_sessions = Table(
     "sign_in_sessions",
     metadata,
@@ -155,4 +191,4 @@ refresh_tokens = Table(
 )
 
 # Every table, children first: the order to truncate or drop them in.
-ALL_TABLES = (refresh_tokens, sign_in_sessions, customers, users)
+ALL_TABLES = (customer_changes, refresh_tokens, sign_in_sessions, customers, sign_in_failures, users)

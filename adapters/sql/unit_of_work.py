@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sql.customer_history import SqlCustomerHistory
 from adapters.sql.customers import SqlCustomerRepository
 from adapters.sql.sign_in_sessions import SqlSignInSessionRepository
 from adapters.sql.users import SqlUserRepository
@@ -34,6 +35,7 @@ class SqlUnitOfWork(UnitOfWork):
         self._connection = connection
         self.users = SqlUserRepository(connection)
         self.customers = SqlCustomerRepository(connection)
+        self.customer_history = SqlCustomerHistory(connection)
         self.sign_in_sessions = SqlSignInSessionRepository(connection)
         return self
 

@@ -1,4 +1,4 @@
-"""Initial schema: users, customers, sign-in sessions and refresh tokens.
+"""Initial schema: users, customers and their change history, sign-in sessions, refresh tokens, failed sign-ins.
 
 Revision ID: 0001
 Revises:
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -101,6 +102,36 @@ def upgrade() -> None:
     )
 
     op.create_table(
+        "customer_changes",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("customer_id", sa.Text(collation="C"), nullable=False),
+        sa.Column("kind", sa.Text(), nullable=False),
+        sa.Column("actor_id", sa.Uuid(), nullable=False),
+        _timestamp("at"),
+        sa.Column("changes", postgresql.JSONB(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_customer_changes"),
+        sa.ForeignKeyConstraint(["actor_id"], ["users.id"], name="fk_customer_changes_actor_id_users"),
+        sa.CheckConstraint(
+            "kind IN ('created', 'updated', 'photo_changed', 'deleted')", name="ck_customer_changes_kind_known"
+        ),
+    )
+    op.create_index(
+        "ix_customer_changes_customer_id_at_id",
+        "customer_changes",
+        ["customer_id", sa.text("at DESC"), sa.text("id DESC")],
+    )
+
+    op.create_table(
+        "sign_in_failures",
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        _timestamp("window_started_at"),
+        sa.PrimaryKeyConstraint("key", name="pk_sign_in_failures"),
+        sa.CheckConstraint("failures >= 1", name="ck_sign_in_failures_failures_positive"),
+    )
+    op.create_index("ix_sign_in_failures_window_started_at", "sign_in_failures", ["window_started_at"])
+
+    op.create_table(
         "sign_in_sessions",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
@@ -134,6 +165,8 @@ def downgrade() -> None:
     # Dropping a table drops its indexes and constraints.
     op.drop_table("refresh_tokens")
     op.drop_table("sign_in_sessions")
+    op.drop_table("sign_in_failures")
+    op.drop_table("customer_changes")
     op.drop_table("customers")
     op.drop_table("users")
     op.execute("DROP EXTENSION IF EXISTS pg_trgm")

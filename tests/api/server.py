@@ -20,7 +20,10 @@ def serve_in_thread(make_app: Callable[[str], Any]) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app = make_app(base_url)
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False))
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 and hide the real peer;
+    # which proxies to trust is the application's decision (CRM_TRUSTED_PROXIES), as it is behind granian.
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False, proxy_headers=False)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

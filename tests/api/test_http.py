@@ -95,3 +95,11 @@ def test_cors_allows_exactly_the_configured_origins(client: httpx.Client) -> Non
     assert allowed.headers.get("access-control-allow-origin") == "https://crm.example.com"
     denied = client.options("/api/v1/customers", headers={"Origin": "https://evil.example", **preflight})
     assert denied.headers.get("access-control-allow-origin") is None
+
+
+def test_options_lists_every_method_of_the_resource(clerk: SignedIn) -> None:
+    assert clerk.client.options("/api/v1/customers/C-1").headers["allow"] == "DELETE, GET, OPTIONS, PATCH"
+    assert clerk.client.options("/api/v1/users").headers["allow"] == "GET, OPTIONS, POST"
+    response = clerk.put("/api/v1/users/me", json={})
+    assert_problem(response, 405)
+    assert "GET" in response.headers["allow"]

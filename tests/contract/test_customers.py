@@ -139,3 +139,28 @@ async def test_a_customer_read_for_update_is_locked_until_commit(backend: Backen
     assert race.events == ["first locked", "first commits", "second locked"]
     assert race.seen["second"].surname == "King"
     assert race.seen["second"].version == 2
+
+
+async def test_referenced_photo_keys_are_those_of_some_customers_photo_or_thumbnail(backend: Backend) -> None:
+    clerk = make_user("clerk@example.com", "Clara Clerk")
+    await save_users(backend, clerk)
+    with_photo = make_customer("C-1", "Ada", "Lovelace", by=clerk)
+    with_photo.photo = Photo("photos/aaa", "photos/aaa-thumb", "image/jpeg")
+    other = make_customer("C-2", "Grace", "Hopper", by=clerk)
+    other.photo = Photo("photos/bbb", "photos/bbb-thumb", "image/png")
+    await save_customers(backend, with_photo, other, make_customer("C-3", "Alan", "Turing", by=clerk))
+
+    async def referenced(keys: list[str]) -> set[str]:
+        return await read(backend, lambda uow: uow.customers.referenced_photo_keys(keys))
+
+    candidates = ["photos/aaa", "photos/bbb-thumb", "photos/ccc", "photos/aaa-thumb-thumb", "PHOTOS/AAA"]
+    assert await referenced(candidates) == {"photos/aaa", "photos/bbb-thumb"}
+    assert await referenced([]) == set()
+    assert await referenced(["photos/ccc"]) == set()
+
+    # Once the photo is removed, its keys are no longer referenced.
+    with_photo.replace_photo(None, clerk.ref, T0 + timedelta(minutes=1))
+    async with backend.uow() as uow:
+        await uow.customers.update(with_photo)
+        await uow.commit()
+    assert await referenced(["photos/aaa", "photos/aaa-thumb", "photos/bbb"]) == {"photos/bbb"}

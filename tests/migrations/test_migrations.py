@@ -17,7 +17,7 @@ from adapters.sql.tables import metadata
 from tests.support.database import create_database, drop_database, url_of_database
 
 ScratchDatabase = Callable[[], Awaitable[str]]
-OUR_TABLES = {"users", "customers", "sign_in_sessions", "refresh_tokens"}
+OUR_TABLES = {"users", "customers", "customer_changes", "sign_in_sessions", "refresh_tokens", "sign_in_failures"}
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ the authorization form, exchange the code at the token endpoint.
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 import warnings
@@ -33,7 +34,9 @@ Document = dict[str, Any]
 
 def _mock_app() -> WSGIApplication:
     with warnings.catch_warnings():
-        # authlib, which the mock uses, warns about its own deprecated modules on import.
+        # authlib, which the mock uses, warns about its own deprecated modules on import, and its ``deprecate``
+        # module installs an "always" filter when imported: import that first, then put our filter in front.
+        importlib.import_module("authlib.deprecate")
         warnings.simplefilter("ignore", DeprecationWarning)
         import oidc_provider_mock
 

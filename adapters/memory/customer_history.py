@@ -1,0 +1,46 @@
+"""Customer change history in memory, ordered and paged as the SQL adapter does."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from adapters.memory.transaction import Transaction
+from application.ports import CustomerHistory
+from domain.customer_history import CustomerChange
+from domain.users import UserRef
+from domain.values import CustomerId
+
+
+class InMemoryCustomerHistory(CustomerHistory):
+    def __init__(self, transaction: Transaction) -> None:
+        self._transaction = transaction
+
+    async def record(self, change: CustomerChange) -> None:
+        tables = await self._transaction.writable()
+        # Writers take turns (see unit_of_work), and changes are never removed: ids stay 1, 2, 3...
+        change_id = len(tables.customer_changes) + 1
+        tables.customer_changes[change_id] = replace(change, id=change_id)
+
+    async def list(
+        self, customer_id: CustomerId, limit: int, after: tuple[datetime, int] | None = None
+    ) -> list[CustomerChange]:
+        tables = self._transaction.readable()
+
+        def position(change: CustomerChange) -> tuple[datetime, int]:
+            assert change.id is not None
+            return change.at, change.id
+
+        found = [
+            change
+            for change in tables.customer_changes.values()
+            if change.customer_id == customer_id and (after is None or position(change) < after)
+        ]
+        found.sort(key=position, reverse=True)
+
+        def resolved(change: CustomerChange) -> CustomerChange:
+            # The actor's current name, as the SQL join gives.
+            user = tables.users.get(change.by.id)
+            return change if user is None else replace(change, by=UserRef(user.id, user.name))
+
+        return [resolved(change) for change in found[:limit]]

@@ -1,0 +1,82 @@
+"""The same HTTP application on the in-memory profile: every driven adapter swapped, no database.
+
+The first admin comes from the bootstrap settings, as in a fresh deployment; everything else goes
+through the API.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import replace
+
+import httpx
+import pytest
+from PIL import Image
+
+from crm.app import create_app
+from crm.settings import Settings
+from tests.api.helpers import PASSWORD, SignedIn, assert_problem, password_grant, sign_in
+from tests.api.server import serve_in_thread
+
+ADMIN_EMAIL = "root@example.com"
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    settings = Settings(
+        environment="test",
+        secret_key="in-memory-profile-" + "m" * 40,
+        password_time_cost=1,
+        password_memory_kib=1024,
+        password_parallelism=1,
+        bootstrap_admin_email=ADMIN_EMAIL,
+        bootstrap_admin_password=PASSWORD,
+        bootstrap_admin_name="Root",
+    )
+    with serve_in_thread(lambda url: create_app(replace(settings, public_url=url), in_memory=True)) as url:
+        yield url
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def admin(client: httpx.Client) -> SignedIn:
+    return sign_in(client, ADMIN_EMAIL)
+
+
+def test_readiness_has_no_database_check(client: httpx.Client) -> None:
+    body = client.get("/health/ready").json()
+    assert body["status"] == "ok"
+    assert "database" not in body["checks"]
+    assert body["checks"]["photo_storage"] == "ok"
+
+
+def test_users_and_customers_work_end_to_end(admin: SignedIn, client: httpx.Client) -> None:
+    created = admin.post("/api/v1/users", json={"email": "mem-clerk@example.com", "name": "Mem", "password": PASSWORD})
+    assert created.status_code == 201
+    clerk = sign_in(client, "mem-clerk@example.com")
+    assert_problem(clerk.get("/api/v1/users"), 403)
+
+    customer = clerk.post("/api/v1/customers", json={"id": "M-1", "name": "Zoë", "surname": "Mem"})
+    assert customer.status_code == 201
+    assert [item["id"] for item in clerk.get("/api/v1/customers", params={"q": "zoe"}).json()["items"]] == ["M-1"]
+    etag = customer.headers["etag"]
+    assert clerk.patch("/api/v1/customers/M-1", json={"notes": "x"}, headers={"If-Match": etag}).status_code == 200
+    assert_problem(clerk.patch("/api/v1/customers/M-1", json={"notes": "y"}, headers={"If-Match": etag}), 412)
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (0, 128, 0)).save(buffer, "PNG")
+    photo = clerk.put("/api/v1/customers/M-1/photo", content=buffer.getvalue(), headers={"Content-Type": "image/png"})
+    assert photo.status_code == 200
+    assert photo.json()["photo_url"] is not None
+
+    assert admin.delete(f"/api/v1/users/{clerk.user_id}").status_code == 204
+    assert_problem(clerk.get("/api/v1/customers"), 401)
+    assert password_grant(client, "mem-clerk@example.com").status_code == 400
+    assert admin.get("/api/v1/customers/M-1").json()["created_by"]["name"] == "Mem"
+    assert admin.delete("/api/v1/customers/M-1").status_code == 204

@@ -1,0 +1,1 @@
+"""Several service processes on one database: what every replica must agree on."""
