@@ -12,6 +12,8 @@ from typing import Literal
 
 Environment = Literal["development", "test", "production"]
 MIN_SECRET_LENGTH = 32
+# Even outside production: the photo URL signer needs a key of some length.
+MIN_DEVELOPMENT_SECRET_LENGTH = 16
 WEAK_SECRETS = frozenset({"secret", "changeme", "change-me", "your_secret_key_test", "development", "test"})
 
 
@@ -139,10 +141,18 @@ class Settings:
         developer's machine."""
         from adapters.security.oidc import parse_oidc_providers
 
+        from adapters.http.client_address import parse_networks
+
         try:
             parse_oidc_providers(self.oidc_providers)
         except ValueError as error:
             raise SettingsError(str(error)) from None
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as error:
+            raise SettingsError(f"CRM_TRUSTED_PROXIES must list IP addresses or networks: {error}") from None
+        if len(self.secret_key) < MIN_DEVELOPMENT_SECRET_LENGTH:
+            raise SettingsError(f"SECRET_KEY must be at least {MIN_DEVELOPMENT_SECRET_LENGTH} characters.")
         if not self.is_production:
             return
         problems = []

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.enums import MediaType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import URLEncodedBody
 from litestar.status_codes import HTTP_200_OK
@@ -132,9 +133,10 @@ class AuthController(Controller):
     )
     async def revoke(
         self, data: URLEncodedBody[RevokeRequest], revoke_sign_in: NamedDependency[RevokeSignIn]
-    ) -> Response[None]:
+    ) -> Response[bytes]:
         await revoke_sign_in.execute(data.token)
-        return Response(None, headers=NO_CACHE)
+        # RFC 7009 §2.2: the content of the answer is ignored by clients; send none.
+        return Response(b"", headers=NO_CACHE, media_type=MediaType.TEXT)
 
     @get("/providers", summary="OpenID Connect providers that users may sign in with")
     async def providers(self, identity_providers: NamedDependency[IdentityProviders]) -> list[ProviderOut]:

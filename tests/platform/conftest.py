@@ -36,6 +36,10 @@ class Rendered:
         return self.one("Job", "crm-migrate")
 
     @property
+    def photo_sweep(self) -> dict[str, Any]:
+        return self.one("CronJob", "crm-photo-sweep")
+
+    @property
     def config(self) -> dict[str, str]:
         data: dict[str, str] = self.one("ConfigMap")["data"]
         return data

@@ -219,6 +219,11 @@ def _add_labels(build: _Build, labels: Mapping[str, Any], *, where: str) -> None
         resource["metadata"].setdefault("labels", {}).update(pairs)
         if labels.get("includeTemplates", False) and resource["kind"] in _WORKLOAD_KINDS:
             resource["spec"]["template"].setdefault("metadata", {}).setdefault("labels", {}).update(pairs)
+        elif labels.get("includeTemplates", False) and resource["kind"] == "CronJob":
+            # kustomize labels the job template and the pod template inside it.
+            job = resource["spec"]["jobTemplate"]
+            job.setdefault("metadata", {}).setdefault("labels", {}).update(pairs)
+            job["spec"]["template"].setdefault("metadata", {}).setdefault("labels", {}).update(pairs)
 
 
 def _pod_specs(resources: list[Resource]) -> Iterator[dict[str, Any]]:

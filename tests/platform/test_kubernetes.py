@@ -27,6 +27,7 @@ CORE_KINDS = {
     "Service",
     "Deployment",
     "Job",
+    "CronJob",
     "HorizontalPodAutoscaler",
     "PodDisruptionBudget",
     "NetworkPolicy",
@@ -45,7 +46,8 @@ def _quantity(value: str | int) -> float:
 
 
 def _pod(workload: dict[str, Any]) -> dict[str, Any]:
-    spec: dict[str, Any] = workload["spec"]["template"]["spec"]
+    template = workload["spec"]["jobTemplate"]["spec"] if workload["kind"] == "CronJob" else workload["spec"]
+    spec: dict[str, Any] = template["template"]["spec"]
     return spec
 
 
@@ -132,7 +134,7 @@ def test_shutdown_timing_fits_the_grace_period(overlay: Rendered) -> None:
     assert grace >= pre_stop + drain + 10, (pre_stop, drain, grace)
 
 
-@pytest.mark.parametrize("workload", ["deployment", "job"])
+@pytest.mark.parametrize("workload", ["deployment", "job", "photo_sweep"])
 def test_restricted_security_context(overlay: Rendered, workload: str) -> None:
     resource = getattr(overlay, workload)
     pod, container = _pod(resource), _container(resource)
@@ -155,7 +157,7 @@ def test_restricted_security_context(overlay: Rendered, workload: str) -> None:
     assert "sizeLimit" in pod["volumes"][0]["emptyDir"]
 
 
-@pytest.mark.parametrize("workload", ["deployment", "job"])
+@pytest.mark.parametrize("workload", ["deployment", "job", "photo_sweep"])
 def test_resource_requests_and_limits(overlay: Rendered, workload: str) -> None:
     resources = _container(getattr(overlay, workload))["resources"]
     for name in ("cpu", "memory"):
@@ -171,7 +173,7 @@ def test_resource_requests_and_limits(overlay: Rendered, workload: str) -> None:
 def test_configuration_and_secrets_by_reference(overlay: Rendered) -> None:
     config_map = overlay.one("ConfigMap")
     assert re.fullmatch(r"crm-config-[a-z0-9]{10}", config_map["metadata"]["name"])
-    for workload in (overlay.deployment, overlay.job):
+    for workload in (overlay.deployment, overlay.job, overlay.photo_sweep):
         assert _container(workload)["envFrom"] == [
             {"configMapRef": {"name": config_map["metadata"]["name"]}},
             {"secretRef": {"name": "crm-secrets"}},
@@ -202,6 +204,15 @@ def test_migration_job_runs_crm_migrate_from_the_same_image(overlay: Rendered) -
     # The pipeline applies everything but component=server first, runs this Job, then the Deployment.
     assert job["metadata"]["labels"]["app.kubernetes.io/component"] == "migration"
     assert deployment["metadata"]["labels"]["app.kubernetes.io/component"] == "server"
+
+
+def test_photo_sweep_runs_hourly_from_the_same_image(overlay: Rendered) -> None:
+    sweep = overlay.photo_sweep
+    container = _container(sweep)
+    assert container["args"][:2] == ["photos", "sweep"]
+    assert container["image"] == _container(overlay.deployment)["image"]
+    assert sweep["spec"]["concurrencyPolicy"] == "Forbid"
+    assert sweep["spec"]["schedule"].split()[1:] == ["*", "*", "*", "*"]  # every hour
 
 
 def test_image_is_set_by_the_overlay(overlay: Rendered) -> None:

@@ -58,6 +58,8 @@ def test_development_needs_nothing(tmp_path: Path) -> None:
         {"CRM_ENV": "staging"},
         {"CRM_OIDC_PROVIDERS": "not json"},
         {"CRM_JWT_KEYS": "k1=short"},
+        {"CRM_TRUSTED_PROXIES": "10.0.0.0/8, not-a-network"},
+        {"SECRET_KEY": "too-short"},
     ],
 )
 def test_malformed_values_are_refused_with_the_variable_named(environment: dict[str, str], tmp_path: Path) -> None:
