@@ -10,6 +10,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
+from adapters.http.client_address import parse_networks
+from adapters.security.oidc import parse_oidc_providers
+
 Environment = Literal["development", "test", "production"]
 MIN_SECRET_LENGTH = 32
 # Even outside production: the photo URL signer needs a key of some length.
@@ -139,10 +142,6 @@ class Settings:
     def check(self) -> None:
         """Refuse to start with settings that cannot work, and in production with what is only fit for a
         developer's machine."""
-        from adapters.security.oidc import parse_oidc_providers
-
-        from adapters.http.client_address import parse_networks
-
         try:
             parse_oidc_providers(self.oidc_providers)
         except ValueError as error:
