@@ -6,8 +6,9 @@ construction and so that frameworks that check injected values with ``isinstance
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -16,6 +17,7 @@ from uuid import UUID
 
 from domain.customer_history import CustomerChange
 from domain.customers import Customer
+from domain.errors import TooManyAttempts
 from domain.sign_in import Actor, RefreshToken, SignInSession
 from domain.users import User
 from domain.values import CustomerId
@@ -261,6 +263,25 @@ class ThrottleRule:
     key: str
     max_failures: int
     window: timedelta
+
+    def seconds_to_wait(self, failures: int, window_started: datetime, now: datetime) -> int:
+        """0 while sign-ins may be tried, else how long until this rule's window ends."""
+        ends = window_started + self.window
+        if now >= ends or failures < self.max_failures:
+            return 0
+        return math.ceil((ends - now).total_seconds())
+
+
+TOO_MANY_FAILED_SIGN_INS = "Too many failed sign-ins; wait before trying again."
+
+
+def enforce_throttle(rules: list[ThrottleRule], counts: Mapping[str, tuple[int, datetime]], now: datetime) -> None:
+    """Raise ``TooManyAttempts`` when any rule's key has ``counts`` (failures, window start) over its limit.
+
+    Every throttle adapter reads its counts its own way and decides here, so that they all agree."""
+    waits = [rule.seconds_to_wait(*counts.get(rule.key, (0, now)), now) for rule in rules]
+    if any(waits):
+        raise TooManyAttempts(TOO_MANY_FAILED_SIGN_INS, retry_after=max(waits))
 
 
 class SignInThrottle(ABC):

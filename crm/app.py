@@ -90,13 +90,17 @@ def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[
     )
 
 
-async def _use_s3(container: Application, settings: Settings, resources: AsyncExitStack) -> None:
-    """The S3 client lives as long as the application; it is created here, inside the event loop."""
+async def open_s3_photo_storage(settings: Settings, resources: AsyncExitStack) -> S3PhotoStorage:
+    """Photo storage on S3; the client lives as long as ``resources``, and is created in the running loop."""
     assert settings.s3_bucket is not None
     client = await resources.enter_async_context(
         open_s3_client(region=settings.s3_region, endpoint_url=settings.s3_endpoint_url)
     )
-    storage = S3PhotoStorage(client, settings.s3_bucket, settings.s3_prefix, settings.photo_url_lifetime_seconds)
+    return S3PhotoStorage(client, settings.s3_bucket, settings.s3_prefix, settings.photo_url_lifetime_seconds)
+
+
+async def _use_s3(container: Application, settings: Settings, resources: AsyncExitStack) -> None:
+    storage = await open_s3_photo_storage(settings, resources)
     # Nothing has asked for the photo storage yet: use cases are built at the first request.
     container.photo_storage.override(providers.Object(storage))
 

@@ -9,11 +9,17 @@ import getpass
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from crm.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from crm.container import Application
+
+T = TypeVar("T")
 
 logger = logging.getLogger("crm")
 
@@ -32,6 +38,29 @@ def database(settings: Settings) -> Iterator[str]:
     click.echo(f"DATABASE_URL is not set: starting an embedded PostgreSQL in {folder} ...", err=True)
     with EmbeddedPostgres(folder) as server:
         yield server.url
+
+
+def run_on_database(settings: Settings, work: Callable[[Application], Awaitable[T]]) -> T:
+    """Run ``work`` on a container wired to the database (migrated first when it is the embedded one);
+    the outcome of a refused operation becomes the command's error message."""
+    from crm.container import build_container
+    from domain.errors import DomainError
+
+    with database(settings) as url:
+        if not settings.database_url:
+            _migrate(url)
+        container = build_container(dataclasses.replace(settings, database_url=url))
+
+        async def run() -> T:
+            try:
+                return await work(container)
+            finally:
+                await container.adapters.engine().dispose()
+
+        try:
+            return asyncio.run(run())
+        except DomainError as error:
+            raise click.ClickException(error.detail) from None
 
 
 def _migrate(url: str) -> None:
@@ -96,29 +125,15 @@ def users() -> None:
 @click.option("--name", required=True)
 def create_admin(email: str, name: str) -> None:
     """Create an admin. The password is read from standard input (prompted for on a terminal)."""
-    from crm.container import build_container
-    from domain.errors import DomainError
+    from application.users import NewUser
 
     password = _read_password()
-    settings = _settings()
-    with database(settings) as url:
-        if not settings.database_url:
-            _migrate(url)
-        container = build_container(dataclasses.replace(settings, database_url=url))
 
-        async def create() -> None:
-            from application.users import NewUser
+    async def create(container: Application) -> None:
+        user = await container.create_user().execute(None, NewUser(email, name, password, is_admin=True))
+        click.echo(f"Created admin {user.email} ({user.id}).", err=True)
 
-            try:
-                user = await container.create_user().execute(None, NewUser(email, name, password, is_admin=True))
-                click.echo(f"Created admin {user.email} ({user.id}).", err=True)
-            finally:
-                await container.adapters.engine().dispose()
-
-        try:
-            asyncio.run(create())
-        except DomainError as error:
-            raise click.ClickException(error.detail) from None
+    run_on_database(_settings(), create)
 
 
 @main.group()
@@ -139,47 +154,30 @@ def sweep_photos(older_than_minutes: int) -> None:
 
     Safe to run at any time and from several places at once; run it periodically, e.g. hourly.
     """
-    from collections.abc import Sequence
     from datetime import timedelta
 
-    from adapters.photos.s3 import S3PhotoStorage, open_s3_client
     from adapters.photos.sweep import SweepResult, sweep_orphans
     from application.photos import PhotoStorage
-    from crm.container import build_container
-    from domain.errors import DomainError
+    from crm.app import open_s3_photo_storage
 
     settings = _settings()
-    with database(settings) as url:
-        if not settings.database_url:
-            _migrate(url)
-        container = build_container(dataclasses.replace(settings, database_url=url))
 
-        async def sweep() -> SweepResult:
-            async with contextlib.AsyncExitStack() as resources:
-                resources.push_async_callback(container.adapters.engine().dispose)
-                storage: PhotoStorage = container.photo_storage()
-                if settings.uses_s3:
-                    assert settings.s3_bucket is not None
-                    client = await resources.enter_async_context(
-                        open_s3_client(region=settings.s3_region, endpoint_url=settings.s3_endpoint_url)
-                    )
-                    storage = S3PhotoStorage(
-                        client, settings.s3_bucket, settings.s3_prefix, settings.photo_url_lifetime_seconds
-                    )
-                unit_of_work = container.adapters.unit_of_work()
+    async def sweep(container: Application) -> SweepResult:
+        async with contextlib.AsyncExitStack() as resources:
+            storage: PhotoStorage = (
+                await open_s3_photo_storage(settings, resources) if settings.uses_s3 else container.photo_storage()
+            )
+            unit_of_work = container.adapters.unit_of_work()
 
-                async def referenced(keys: Sequence[str]) -> set[str]:
-                    async with unit_of_work() as uow:
-                        found: set[str] = await uow.customers.referenced_photo_keys(keys)
-                    return found
+            async def referenced(keys: Sequence[str]) -> set[str]:
+                async with unit_of_work() as uow:
+                    found: set[str] = await uow.customers.referenced_photo_keys(keys)
+                return found
 
-                grace = timedelta(minutes=older_than_minutes)
-                return await sweep_orphans(storage, referenced, grace, container.clock().now())
+            grace = timedelta(minutes=older_than_minutes)
+            return await sweep_orphans(storage, referenced, grace, container.clock().now())
 
-        try:
-            result = asyncio.run(sweep())
-        except DomainError as error:
-            raise click.ClickException(error.detail) from None
+    result = run_on_database(settings, sweep)
     click.echo(
         f"Photo sweep: examined {result.examined} objects; deleted {result.deleted} orphans;"
         f" kept {result.referenced} in use and {result.too_young} younger than {older_than_minutes} minutes."

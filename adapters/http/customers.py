@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from adapters.http.authentication import SECURITY
 from adapters.http.conditional import etag_of, parse_entity_tags
 from adapters.http.openapi import responses
-from adapters.http.pages import CURSOR_DESCRIPTION, LIMIT_DESCRIPTION, next_link
+from adapters.http.pages import PageCursor, PageLimit, next_link
 from adapters.http.schemas import (
     CustomerChangeOut,
     CustomerCreate,
@@ -38,8 +38,6 @@ IfMatch = Annotated[
     str | None, HeaderParameter(name="If-Match", description="Only if the customer still has this ETag.")
 ]
 SORT_DESCRIPTION = "name, surname, created_at, updated_at or id; prefix with - for descending."
-Limit = Annotated[int, QueryParameter(name="limit", ge=1, le=100, description=LIMIT_DESCRIPTION)]
-Cursor = Annotated[str | None, QueryParameter(name="cursor", max_length=1024, description=CURSOR_DESCRIPTION)]
 
 
 async def present_customer(customer: Customer, link_photos: LinkPhotos) -> CustomerOut:
@@ -59,10 +57,8 @@ class CustomersController(Controller):
         actor: NamedDependency[Actor],
         list_customers: NamedDependency[ListCustomers],
         link_photos: NamedDependency[LinkPhotos],
-        limit: Annotated[int, QueryParameter(name="limit", ge=1, le=100, description=LIMIT_DESCRIPTION)] = 20,
-        cursor: Annotated[
-            str | None, QueryParameter(name="cursor", max_length=1024, description=CURSOR_DESCRIPTION)
-        ] = None,
+        limit: PageLimit = 20,
+        cursor: PageCursor = None,
         q: Annotated[
             str | None, QueryParameter(name="q", max_length=200, description="Search id, name, surname and e-mail.")
         ] = None,
@@ -152,8 +148,8 @@ class CustomersController(Controller):
         customer_id: FromPath[str],
         actor: NamedDependency[Actor],
         list_customer_history: NamedDependency[ListCustomerHistory],
-        limit: Limit = 20,
-        cursor: Cursor = None,
+        limit: PageLimit = 20,
+        cursor: PageCursor = None,
     ) -> Response[CustomerHistoryPage]:
         page = await list_customer_history.execute(actor, customer_id, limit=limit, cursor=cursor)
         body = CustomerHistoryPage([CustomerChangeOut.of(change) for change in page.items], page.next_cursor)

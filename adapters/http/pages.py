@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Request
+from litestar.params import QueryParameter
 
-LIMIT_DESCRIPTION = "Page size, 1-100."
-CURSOR_DESCRIPTION = "Opaque cursor from the previous page's next_cursor."
+# The two query parameters of every list endpoint.
+PageLimit = Annotated[int, QueryParameter(name="limit", ge=1, le=100, description="Page size, 1-100.")]
+PageCursor = Annotated[
+    str | None,
+    QueryParameter(name="cursor", max_length=1024, description="Opaque cursor from the previous page's next_cursor."),
+]
 
 
 def next_link(request: Request[Any, Any, Any], next_cursor: str | None) -> dict[str, str]:

@@ -13,7 +13,7 @@ from msgspec import UNSET
 
 from adapters.http.authentication import SECURITY
 from adapters.http.openapi import responses
-from adapters.http.pages import CURSOR_DESCRIPTION, LIMIT_DESCRIPTION, next_link
+from adapters.http.pages import PageCursor, PageLimit, next_link
 from adapters.http.schemas import PasswordChange, UserCreate, UserOut, UserPage, UserPatch
 from application.users import (
     ChangeMyPassword,
@@ -62,10 +62,8 @@ class UsersController(Controller):
         request: Request[Any, Any, Any],
         actor: NamedDependency[Actor],
         list_users: NamedDependency[ListUsers],
-        limit: Annotated[int, QueryParameter(name="limit", ge=1, le=100, description=LIMIT_DESCRIPTION)] = 20,
-        cursor: Annotated[
-            str | None, QueryParameter(name="cursor", max_length=1024, description=CURSOR_DESCRIPTION)
-        ] = None,
+        limit: PageLimit = 20,
+        cursor: PageCursor = None,
         q: Annotated[
             str | None, QueryParameter(name="q", max_length=200, description="Search e-mail and name.")
         ] = None,

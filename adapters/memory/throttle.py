@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
-from application.ports import SignInThrottle, ThrottleRule
-from domain.errors import TooManyAttempts
-
-TOO_MANY = "Too many failed sign-ins; wait before trying again."
+from application.ports import SignInThrottle, ThrottleRule, enforce_throttle
 
 
 class InMemorySignInThrottle(SignInThrottle):
@@ -17,14 +13,7 @@ class InMemorySignInThrottle(SignInThrottle):
         self._counts: dict[str, tuple[int, datetime]] = {}
 
     async def check(self, rules: list[ThrottleRule], now: datetime) -> None:
-        waits = []
-        for rule in rules:
-            failures, started = self._counts.get(rule.key, (0, now))
-            ends = started + rule.window
-            if now < ends and failures >= rule.max_failures:
-                waits.append(math.ceil((ends - now).total_seconds()))
-        if waits:
-            raise TooManyAttempts(TOO_MANY, retry_after=max(waits))
+        enforce_throttle(rules, self._counts, now)
 
     async def record_failure(self, rules: list[ThrottleRule], now: datetime) -> None:
         for rule in rules:

@@ -15,7 +15,6 @@ is refused until the window ends; a failure after the window ended starts a new 
 
 from __future__ import annotations
 
-import math
 import secrets
 from datetime import datetime, timedelta
 
@@ -24,10 +23,7 @@ from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.tables import sign_in_failures
-from application.ports import SignInThrottle, ThrottleRule
-from domain.errors import TooManyAttempts
-
-TOO_MANY = "Too many failed sign-ins; wait before trying again."
+from application.ports import SignInThrottle, ThrottleRule, enforce_throttle
 
 _failures = sign_in_failures.c
 
@@ -54,14 +50,7 @@ class SqlSignInThrottle(SignInThrottle):
         )
         async with self._autocommit.connect() as connection:
             counts = {row.key: (row.failures, row.window_started_at) for row in await connection.execute(statement)}
-        waits = []
-        for rule in rules:
-            failures, started = counts.get(rule.key, (0, now))
-            ends = started + rule.window
-            if now < ends and failures >= rule.max_failures:
-                waits.append(math.ceil((ends - now).total_seconds()))
-        if waits:
-            raise TooManyAttempts(TOO_MANY, retry_after=max(waits))
+        enforce_throttle(rules, counts, now)
 
     async def record_failure(self, rules: list[ThrottleRule], now: datetime) -> None:
         if not rules:
