@@ -28,7 +28,7 @@ class ListCustomerHistory:
         check_limit(limit)
         customer = parse_customer_id(customer_id)
         after = _decode_position(cursor, customer) if cursor is not None else None
-        async with self._uow() as uow:
+        async with self._uow.for_reading() as uow:
             changes = await uow.customer_history.list(customer, limit + 1, after)
         if not changes and after is None:
             raise NotFound(CUSTOMER_NOT_FOUND)

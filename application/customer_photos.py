@@ -52,7 +52,7 @@ class UploadCustomerPhoto:
         self._clock = clock
 
     async def execute(self, actor: Actor, customer_id: str, data: bytes) -> Customer:
-        async with self._uow() as uow:
+        async with self._uow.for_reading() as uow:
             await get_customer_for_change(uow, customer_id)  # 404 before any image work
         prepared = await self._images.prepare(data)
         photo = new_photo(prepared.content_type)

@@ -108,7 +108,7 @@ class GetCustomer:
         self._uow = uow
 
     async def execute(self, actor: Actor, customer_id: str) -> Customer:
-        async with self._uow() as uow:
+        async with self._uow.for_reading() as uow:
             return await get_customer_for_change(uow, customer_id)
 
 
@@ -139,7 +139,7 @@ class ListCustomers:
             search=search_key(search) if search else None,
             after=after,
         )
-        async with self._uow() as uow:
+        async with self._uow.for_reading() as uow:
             customers = await uow.customers.list(query)
         next_cursor = None
         if len(customers) > limit:

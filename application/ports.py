@@ -163,6 +163,11 @@ class UnitOfWorkFactory(ABC):
     @abstractmethod
     def __call__(self) -> UnitOfWork: ...
 
+    @abstractmethod
+    def for_reading(self) -> UnitOfWork:
+        """A unit of work that only reads: each read stands alone, with no transaction around it (so a
+        single read costs one round trip to the database). It cannot commit."""
+
 
 class ActorLookup(ABC):
     """Finds who is behind an access token on every request: kept apart from the unit of work so

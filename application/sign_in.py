@@ -168,7 +168,7 @@ class SignInWithPassword:
             key = Email(email).key
         except InvalidInput:
             return None
-        async with self._uow() as uow:
+        async with self._uow.for_reading() as uow:
             return await uow.users.get_by_email(key)
 
 

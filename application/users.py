@@ -54,7 +54,7 @@ class WhoAmI:
         self._uow = uow
 
     async def execute(self, actor: Actor) -> User:
-        async with self._uow() as uow:
+        async with self._uow.for_reading() as uow:
             return await _get_user(uow, actor.user_id)
 
 
@@ -114,7 +114,7 @@ class ListUsers:
             is_admin=is_admin,
             after=after,
         )
-        async with self._uow() as uow:
+        async with self._uow.for_reading() as uow:
             users = await uow.users.list(query)
         next_cursor = None
         if len(users) > limit:
@@ -182,7 +182,7 @@ class GetUser:
 
     async def execute(self, actor: Actor, user_id: UUID) -> User:
         require_admin(actor)
-        async with self._uow() as uow:
+        async with self._uow.for_reading() as uow:
             return await _get_user(uow, user_id)
 
 

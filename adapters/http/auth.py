@@ -130,6 +130,7 @@ class AuthController(Controller):
         exception_handlers=OAUTH_ERRORS,
         responses=oauth_error_responses(),
         summary="End the sign-in session of a refresh token (RFC 7009)",
+        media_type=MediaType.TEXT,
     )
     async def revoke(
         self, data: URLEncodedBody[RevokeRequest], revoke_sign_in: NamedDependency[RevokeSignIn]

@@ -26,8 +26,9 @@ from application.ports import UnitOfWork, UnitOfWorkFactory
 
 
 class InMemoryUnitOfWork(UnitOfWork):
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
+        self._read_only = read_only
         self._transaction: Transaction | None = None
 
     async def __aenter__(self) -> Self:
@@ -51,6 +52,8 @@ class InMemoryUnitOfWork(UnitOfWork):
     async def commit(self) -> None:
         if self._transaction is None:
             raise RuntimeError("commit() outside of 'async with unit_of_work'")
+        if self._read_only:
+            raise RuntimeError("a unit of work for reading cannot commit")
         self._transaction.commit()
 
 
@@ -60,3 +63,6 @@ class InMemoryUnitOfWorkFactory(UnitOfWorkFactory):
 
     def __call__(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self._store)
+
+    def for_reading(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self._store, read_only=True)

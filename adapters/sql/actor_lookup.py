@@ -8,6 +8,7 @@ from uuid import UUID
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.availability import unavailable_database_as_503
 from adapters.sql.tables import sign_in_sessions, users
 from application.ports import ActorLookup
 from domain.sign_in import Actor
@@ -44,9 +45,12 @@ class SqlActorLookup(ActorLookup):
 
     async def find_with_expiry(self, session_id: UUID, user_id: UUID, now: datetime) -> tuple[Actor, datetime] | None:
         """The actor and the end of its session: how long a cache may keep the answer (adapters.sql.revocation)."""
-        async with self._engine.connect() as connection:
-            result = await connection.execute(_FIND_ACTOR, {"session_id": session_id, "user_id": user_id, "now": now})
-            row = result.one_or_none()
+        with unavailable_database_as_503():
+            async with self._engine.connect() as connection:
+                result = await connection.execute(
+                    _FIND_ACTOR, {"session_id": session_id, "user_id": user_id, "now": now}
+                )
+                row = result.one_or_none()
         if row is None:
             return None
         return Actor(user_id=row.id, name=row.name, is_admin=row.is_admin, session_id=row.session_id), row.expires_at

@@ -28,12 +28,17 @@ def async_database_url(database_url: str) -> str:
 
 
 def create_engine(database_url: str, *, pool_size: int, max_overflow: int) -> AsyncEngine:
-    """An engine with a bounded pool; each pooled connection is checked before use, so that a
-    database restart costs one failed ping rather than one failed request."""
+    """An engine with a bounded pool.
+
+    Connections are not pinged before each use (that is a round trip on every request); instead a
+    connection error invalidates the whole pool, so after a database restart one request gets a 503
+    and the next ones reconnect, and connections are recycled every half hour.
+    """
     return create_async_engine(
         async_database_url(database_url),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=False,
+        pool_recycle=1800,
         connect_args={"server_settings": {"application_name": "crm-service"}},
     )

@@ -22,6 +22,7 @@ from sqlalchemy import DateTime, case, delete, literal, select
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.availability import unavailable_database_as_503
 from adapters.sql.tables import sign_in_failures
 from application.ports import SignInThrottle, ThrottleRule, enforce_throttle
 
@@ -48,24 +49,28 @@ class SqlSignInThrottle(SignInThrottle):
         statement = select(_failures.key, _failures.failures, _failures.window_started_at).where(
             _failures.key.in_([rule.key for rule in rules])
         )
-        async with self._autocommit.connect() as connection:
-            counts = {row.key: (row.failures, row.window_started_at) for row in await connection.execute(statement)}
+        with unavailable_database_as_503():
+            async with self._autocommit.connect() as connection:
+                rows = await connection.execute(statement)
+                counts = {row.key: (row.failures, row.window_started_at) for row in rows}
         enforce_throttle(rules, counts, now)
 
     async def record_failure(self, rules: list[ThrottleRule], now: datetime) -> None:
         if not rules:
             return
-        async with self._engine.begin() as connection:
-            for rule in rules:
-                await connection.execute(_count_failure(rule, now))
+        with unavailable_database_as_503():
+            async with self._engine.begin() as connection:
+                for rule in rules:
+                    await connection.execute(_count_failure(rule, now))
         if secrets.randbelow(self._cleanup_one_in) == 0:
             await self.delete_expired(now, longest_window=max(rule.window for rule in rules))
 
     async def forget(self, keys: list[str]) -> None:
         if not keys:
             return
-        async with self._autocommit.connect() as connection:
-            await connection.execute(delete(sign_in_failures).where(_failures.key.in_(keys)))
+        with unavailable_database_as_503():
+            async with self._autocommit.connect() as connection:
+                await connection.execute(delete(sign_in_failures).where(_failures.key.in_(keys)))
 
     async def delete_expired(self, now: datetime, *, longest_window: timedelta = timedelta(0)) -> int:
         """Delete the rows whose window started more than the retention (and ``longest_window``) before

@@ -7,31 +7,37 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sql.availability import DATABASE_UNAVAILABLE, is_database_unavailable, unavailable_database_as_503
 from adapters.sql.customer_history import SqlCustomerHistory
 from adapters.sql.customers import SqlCustomerRepository
 from adapters.sql.sign_in_sessions import SqlSignInSessionRepository
 from adapters.sql.users import SqlUserRepository
 from application.ports import UnitOfWork, UnitOfWorkFactory
+from domain.errors import ServiceUnavailable
 
 
 class SqlUnitOfWork(UnitOfWork):
-    """A pooled connection with a transaction begun on entry.
+    """A pooled connection with a transaction begun on entry (or, for reading, none at all).
 
     Only ``commit`` makes changes stick: leaving the block without it (or with an error) rolls
-    back, and the connection always goes back to the pool.
+    back, and the connection always goes back to the pool. A database that cannot be reached
+    becomes ``ServiceUnavailable`` (503), never an unexplained error.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._connection: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
-        connection = await self._engine.connect()
-        try:
-            await connection.begin()
-        except BaseException:
-            await connection.close()
-            raise
+        with unavailable_database_as_503():
+            connection = await self._engine.connect()
+            try:
+                if not self._read_only:
+                    await connection.begin()
+            except BaseException:
+                await connection.close()
+                raise
         self._connection = connection
         self.users = SqlUserRepository(connection)
         self.customers = SqlCustomerRepository(connection)
@@ -53,18 +59,30 @@ class SqlUnitOfWork(UnitOfWork):
             # was never committed either.
             if connection.in_transaction():
                 await connection.rollback()
+        except Exception as error:
+            if exc is None or not is_database_unavailable(error):
+                raise
         finally:
             await connection.close()
+        if exc is not None and isinstance(exc, Exception) and is_database_unavailable(exc):
+            raise ServiceUnavailable(DATABASE_UNAVAILABLE) from exc
 
     async def commit(self) -> None:
         if self._connection is None:
             raise RuntimeError("commit() outside of 'async with unit_of_work'")
+        if self._read_only:
+            raise RuntimeError("a unit of work for reading cannot commit")
         await self._connection.commit()
 
 
 class SqlUnitOfWorkFactory(UnitOfWorkFactory):
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # The same pool; autocommit saves the BEGIN and ROLLBACK round trips around reads.
+        self._reading_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def __call__(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._engine)
+
+    def for_reading(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._reading_engine, read_only=True)

@@ -47,3 +47,13 @@ async def test_uncommitted_changes_are_invisible_to_other_units_of_work(backend:
         assert await read(backend, lambda uow: uow.users.get(user.id)) is None
         await writer.commit()
     assert await read(backend, lambda uow: uow.users.get(user.id)) == user
+
+
+async def test_a_reading_unit_of_work_reads_but_cannot_commit(backend: Backend) -> None:
+    async with backend.uow() as uow:
+        await uow.users.add(make_user("reader@example.com"))
+        await uow.commit()
+    async with backend.uow.for_reading() as uow:
+        assert await uow.users.get_by_email("reader@example.com") is not None
+        with pytest.raises(RuntimeError):
+            await uow.commit()

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from uuid import UUID
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
