@@ -242,6 +242,6 @@ def build_container(settings: Settings, *, in_memory: bool = False) -> Applicati
     """The production profile (PostgreSQL), or with ``in_memory`` the in-memory profile."""
     if in_memory:
         container = Application(settings=settings, adapters=InMemoryAdapters(settings=settings))
-        container.photo_storage.override(providers.Singleton(InMemoryPhotoStorage))
+        container.photo_storage.override(providers.Singleton(InMemoryPhotoStorage, clock=container.clock))
         return container
     return Application(settings=settings, adapters=DatabaseAdapters(settings=settings))
