@@ -15,9 +15,9 @@ from adapters.http.app import create_http_app
 from adapters.http.health import Check, Readiness
 from adapters.http.response_headers import ASGIApp
 from adapters.photos.local import LocalPhotoStorage
-from adapters.photos.s3 import S3PhotoStorage, open_s3_client
 from adapters.sql.pool_metrics import POOL_METRICS
 from adapters.sql.revocation import CachedActorLookup
+from application.photos import PhotoStorage
 from crm.container import HTTP_PROVIDED, Application, build_container
 from crm.server import shutdown_requested
 from crm.settings import Settings, SettingsError
@@ -90,8 +90,11 @@ def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[
     )
 
 
-async def open_s3_photo_storage(settings: Settings, resources: AsyncExitStack) -> S3PhotoStorage:
+async def open_s3_photo_storage(settings: Settings, resources: AsyncExitStack) -> PhotoStorage:
     """Photo storage on S3; the client lives as long as ``resources``, and is created in the running loop."""
+    # Imported here: aiobotocore costs ~19 MiB of memory, for nothing when photos are kept locally.
+    from adapters.photos.s3 import S3PhotoStorage, open_s3_client
+
     assert settings.s3_bucket is not None
     client = await resources.enter_async_context(
         open_s3_client(region=settings.s3_region, endpoint_url=settings.s3_endpoint_url)

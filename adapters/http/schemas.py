@@ -20,6 +20,10 @@ LongText = Annotated[str, Meta(max_length=20_000)]
 PasswordText = Annotated[str, Meta(max_length=4096)]
 
 
+def _plain(value: str | None) -> str | None:
+    return None if value is None else str(value)
+
+
 class Strict(Struct, forbid_unknown_fields=True, omit_defaults=False):
     """Base of request bodies: an unknown field is an error, never silently ignored."""
 
@@ -50,13 +54,15 @@ class CustomerOut(Struct):
 
     @classmethod
     def of(cls, customer: Customer, photo_url: str | None = None, thumbnail_url: str | None = None) -> CustomerOut:
+        # Value objects are str subclasses; msgspec encodes plain str natively and subclasses only
+        # through a slow fallback hook, so hand it plain strings.
         return cls(
-            id=customer.id,
-            name=customer.name,
-            surname=customer.surname,
-            email=customer.email,
-            phone=customer.phone,
-            notes=customer.notes,
+            id=str(customer.id),
+            name=str(customer.name),
+            surname=str(customer.surname),
+            email=_plain(customer.email),
+            phone=_plain(customer.phone),
+            notes=_plain(customer.notes),
             photo_url=photo_url,
             photo_thumbnail_url=thumbnail_url,
             created_at=customer.created_at,
@@ -137,7 +143,9 @@ class UserOut(Struct):
 
     @classmethod
     def of(cls, user: User) -> UserOut:
-        return cls(user.id, user.email, user.name, user.is_admin, user.created_at, user.updated_at, user.version)
+        return cls(
+            user.id, str(user.email), str(user.name), user.is_admin, user.created_at, user.updated_at, user.version
+        )
 
 
 class UserPage(Struct):

@@ -40,5 +40,13 @@ def create_engine(database_url: str, *, pool_size: int, max_overflow: int) -> As
         max_overflow=max_overflow,
         pool_pre_ping=False,
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": "crm-service"}},
+        connect_args={
+            "server_settings": {
+                "application_name": "crm-service",
+                # asyncpg prepares every statement; after a few runs PostgreSQL may switch a prepared
+                # statement to a generic plan, which for a search that matches nothing walks the whole
+                # sort index (400 ms at a million rows instead of 0.1 ms). Plan each execution for its values.
+                "plan_cache_mode": "force_custom_plan",
+            }
+        },
     )

@@ -40,7 +40,7 @@ class SqlUnitOfWork(UnitOfWork):
                 raise
         self._connection = connection
         self.users = SqlUserRepository(connection)
-        self.customers = SqlCustomerRepository(connection)
+        self.customers = SqlCustomerRepository(connection, raw_reads=self._read_only)
         self.customer_history = SqlCustomerHistory(connection)
         self.sign_in_sessions = SqlSignInSessionRepository(connection)
         return self

@@ -70,7 +70,13 @@ async def catalogue(backend: Backend, clerk: User) -> list[Customer]:
 
 
 async def _list(backend: Backend, query: CustomerListQuery) -> list[Customer]:
-    return await read(backend, lambda uow: uow.customers.list(query))
+    """The page, read in a transaction and in a unit of work for reading (which PostgreSQL answers
+    through its own fast path): both must give the same customers."""
+    in_transaction = await read(backend, lambda uow: uow.customers.list(query))
+    async with backend.uow.for_reading() as uow:
+        for_reading = await uow.customers.list(query)
+    assert for_reading == in_transaction
+    return in_transaction
 
 
 async def _walk(

@@ -164,3 +164,13 @@ async def test_referenced_photo_keys_are_those_of_some_customers_photo_or_thumbn
         await uow.customers.update(with_photo)
         await uow.commit()
     assert await referenced(["photos/aaa", "photos/aaa-thumb", "photos/bbb"]) == {"photos/bbb"}
+
+
+async def test_a_reading_unit_of_work_gets_the_same_customer(backend: Backend) -> None:
+    clerk = make_user("reading-clerk@example.com", "Rita Reader")
+    await save_users(backend, clerk)
+    customer = make_customer("R-1", "Rosa", "Reader", by=clerk, email="rosa@example.com")
+    await save_customers(backend, customer)
+    async with backend.uow.for_reading() as uow:
+        assert await uow.customers.get(CustomerId("R-1")) == customer
+        assert await uow.customers.get(CustomerId("R-2")) is None

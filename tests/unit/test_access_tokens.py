@@ -56,3 +56,17 @@ def test_tokens_from_the_future_are_refused() -> None:
     issued = issuer.issue(CLAIMS, clock.now() + timedelta(minutes=5))
     with pytest.raises(NotAuthenticated):
         issuer.verify(issued.token)
+
+
+def test_a_remembered_token_still_expires_and_a_tampered_one_is_not_remembered() -> None:
+    clock = ManualClock()
+    issuer = tokens(SigningKeys.single(NEW), clock)
+    token = issuer.issue(CLAIMS, clock.now()).token
+    assert issuer.verify(token) == CLAIMS
+    assert issuer.verify(token) == CLAIMS  # from memory
+    head, payload, signature = token.split(".")
+    with pytest.raises(NotAuthenticated):
+        issuer.verify(f"{head}.{payload}.{signature[:-4]}AAAA")
+    clock.advance(timedelta(minutes=16))
+    with pytest.raises(NotAuthenticated):
+        issuer.verify(token)
