@@ -196,7 +196,8 @@ def page(
     return f"""# Performance
 
 Written by `make bench` (`uv run python -m bench.run`); do not edit by hand, run it again. The method is
-below the figures; `bench/` holds the harness.
+below the figures; `bench/` holds the harness. Where the time goes, what was done about it and what is
+left: [performance-analysis.md](performance-analysis.md).
 
 ## Machine
 
