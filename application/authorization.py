@@ -1,4 +1,8 @@
-"""Who may do what. Kept in the core so that every driving adapter gets the same answers."""
+"""Who may do what. Kept in the core so that every driving adapter gets the same answers.
+
+Every signed-in user, admin or not, may manage customers (the contract); only user management is
+restricted, to admins.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,3 @@ def require_admin(actor: Actor) -> None:
     """Managing users is for admins only."""
     if not actor.is_admin:
         raise PermissionDenied("Only admins may manage users.")
-
-
-def may_manage_customers(actor: Actor) -> bool:
-    """Every signed-in user, admin or not, may list, read, create, change and delete customers."""
-    return actor.user_id is not None
