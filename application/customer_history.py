@@ -11,7 +11,7 @@ from datetime import datetime
 
 from application.customers import CUSTOMER_NOT_FOUND, parse_customer_id
 from application.pagination import Page, check_limit, decode_cursor, encode_cursor
-from application.ports import UnitOfWorkFactory
+from application.ports.persistence import UnitOfWorkFactory
 from domain.customer_history import CustomerChange
 from domain.errors import MalformedRequest, NotFound
 from domain.sign_in import Actor

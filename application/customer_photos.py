@@ -12,8 +12,10 @@ import contextlib
 from dataclasses import dataclass
 
 from application.customers import discard_objects, get_customer_for_change
-from application.photos import ImageProcessor, PhotoStorage, new_photo
-from application.ports import Clock, UnitOfWorkFactory
+from application.photos import new_photo
+from application.ports.persistence import UnitOfWorkFactory
+from application.ports.photos import ImageProcessor, PhotoStorage
+from application.ports.system import Clock
 from domain.customer_history import CustomerChange
 from domain.customers import Customer
 from domain.sign_in import Actor

@@ -9,8 +9,10 @@ from datetime import datetime
 from typing import Any, get_args
 
 from application.pagination import Page, check_limit, decode_cursor, encode_cursor
-from application.photos import PhotoStorage, photo_keys
-from application.ports import Clock, CustomerListQuery, CustomerSortField, UnitOfWork, UnitOfWorkFactory
+from application.photos import photo_keys
+from application.ports.persistence import CustomerListQuery, CustomerSortField, UnitOfWork, UnitOfWorkFactory
+from application.ports.photos import PhotoStorage
+from application.ports.system import Clock
 from application.validation import Problems
 from domain.customer_history import CustomerChange
 from domain.customers import EDITABLE_FIELDS, Customer, CustomerDetails, Photo

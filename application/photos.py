@@ -1,4 +1,4 @@
-"""Customer photos: the ports for storing them and for making uploaded images safe to show.
+"""Customer photos: their limits, keys and errors (the storage and image ports are in ``application.ports.photos``).
 
 A photo is two stored objects, the image and its thumbnail, under random keys that reveal nothing
 about the customer or the uploaded file. The row that points at them and the objects themselves
@@ -9,13 +9,8 @@ failure leaves behind is an unreferenced object, which the orphan sweep removes 
 
 from __future__ import annotations
 
-import re
 import secrets
-from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import NamedTuple
 
 from domain.customers import Photo
 from domain.errors import DomainError, FieldProblem, InvalidInput
@@ -30,7 +25,6 @@ PHOTO_CONTENT_TYPES = frozenset({JPEG, PNG, WEBP})
 # that shares the bucket or folder.
 PHOTO_KEY_PREFIX = "photos/"
 THUMBNAIL_SUFFIX = "-thumb"
-PHOTO_KEY_PATTERN = re.compile(r"photos/[0-9a-f]{32}(?:-thumb)?")
 
 MiB = 1024 * 1024
 
@@ -71,55 +65,6 @@ class PhotoTooLarge(DomainError):
         self.max_bytes = max_bytes
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedPhoto:
-    """An uploaded image made safe to show: decoded, oriented, stripped of metadata, re-encoded."""
-
-    image: bytes
-    thumbnail: bytes
-    # One of PHOTO_CONTENT_TYPES; the image and its thumbnail share it.
-    content_type: str
-
-
-class ImageProcessor(ABC):
-    @abstractmethod
-    async def prepare(self, data: bytes) -> PreparedPhoto:
-        """Turn uploaded bytes into a safe image and thumbnail, without blocking the event loop.
-
-        Raise ``PhotoTooLarge``, ``UnsupportedImage`` or ``UnreadableImage``.
-        """
-
-
-class StoredObject(NamedTuple):
-    key: str
-    last_modified: datetime
-
-
-class PhotoStorage(ABC):
-    """Where photo objects live. Every failure of the store itself is raised as
-    ``domain.errors.ServiceUnavailable``, so that callers can answer 503 and leave the row as it was."""
-
-    @abstractmethod
-    async def put(self, key: str, data: bytes, content_type: str) -> None:
-        """Store the object; after a failure nothing is visible under ``key``."""
-
-    @abstractmethod
-    async def delete(self, keys: Sequence[str]) -> None:
-        """Remove the objects; keys that are already gone are fine."""
-
-    @abstractmethod
-    async def url_for(self, key: str, content_type: str) -> str:
-        """A short-lived URL that an ``<img>`` tag can load without an Authorization header."""
-
-    @abstractmethod
-    async def check(self) -> None:
-        """Readiness: return if the store answers, else raise ``ServiceUnavailable``."""
-
-    @abstractmethod
-    def list_keys(self, prefix: str = "") -> AsyncIterator[StoredObject]:
-        """Every stored key that starts with ``prefix``, with its last-modified time (for the sweep)."""
-
-
 def new_photo_keys() -> tuple[str, str]:
     """Fresh keys for an image and its thumbnail: 128 random bits, nothing else."""
     token = secrets.token_hex(16)
@@ -137,7 +82,3 @@ def new_photo(content_type: str) -> Photo:
 def photo_keys(photo: Photo | None) -> list[str]:
     """The stored objects of a photo, e.g. to delete them after the row stopped pointing at them."""
     return [] if photo is None else [photo.key, photo.thumbnail_key]
-
-
-def is_photo_key(key: str) -> bool:
-    return PHOTO_KEY_PATTERN.fullmatch(key) is not None

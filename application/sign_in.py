@@ -6,19 +6,12 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from application.ports import (
-    AccessClaims,
-    AccessTokens,
-    ActorLookup,
-    Clock,
-    IdentityProviders,
-    IdGenerator,
-    PasswordHasher,
-    SignInThrottle,
-    ThrottleRule,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from application.ports.identity_providers import IdentityProviders
+from application.ports.persistence import UnitOfWork, UnitOfWorkFactory
+from application.ports.security import AccessClaims, AccessTokens, ActorLookup, PasswordHasher
+from application.ports.system import Clock, IdGenerator
+from application.ports.throttle import SignInThrottle
+from application.throttle import ThrottleRule
 from domain.errors import InvalidGrant, InvalidInput, NotAuthenticated
 from domain.passwords import MAX_LENGTH as MAX_PASSWORD_LENGTH
 from domain.sign_in import Actor, RefreshToken, SignInSession

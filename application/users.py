@@ -7,7 +7,9 @@ from uuid import UUID
 
 from application.authorization import require_admin
 from application.pagination import Page, check_limit, decode_cursor, encode_cursor
-from application.ports import Clock, IdGenerator, PasswordHasher, UnitOfWork, UnitOfWorkFactory, UserListQuery
+from application.ports.persistence import UnitOfWork, UnitOfWorkFactory, UserListQuery
+from application.ports.security import PasswordHasher
+from application.ports.system import Clock, IdGenerator
 from application.validation import Problems
 from domain.errors import Conflict, InvalidInput, MalformedRequest, NotFound
 from domain.passwords import check_password_policy

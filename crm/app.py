@@ -17,7 +17,7 @@ from adapters.http.response_headers import ASGIApp
 from adapters.photos.local import LocalPhotoStorage
 from adapters.sql.pool_metrics import POOL_METRICS
 from adapters.sql.revocation import CachedActorLookup
-from application.photos import PhotoStorage
+from application.ports.photos import PhotoStorage
 from crm.container import HTTP_PROVIDED, Application, build_container
 from crm.server import shutdown_requested
 from crm.settings import Settings, SettingsError

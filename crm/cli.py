@@ -157,7 +157,7 @@ def sweep_photos(older_than_minutes: int) -> None:
     from datetime import timedelta
 
     from adapters.photos.sweep import SweepResult, sweep_orphans
-    from application.photos import PhotoStorage
+    from application.ports.photos import PhotoStorage
     from crm.app import open_s3_photo_storage
 
     settings = _settings()

@@ -6,7 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 from adapters.memory.store import InMemoryStore
-from application.ports import ActorLookup
+from application.ports.security import ActorLookup
 from domain.sign_in import Actor
 
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from adapters.memory.transaction import Transaction
-from application.ports import CustomerHistory
+from application.ports.persistence import CustomerHistory
 from domain.customer_history import CustomerChange
 from domain.users import UserRef
 from domain.values import CustomerId

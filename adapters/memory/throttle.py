@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from application.ports import SignInThrottle, ThrottleRule, enforce_throttle
+from application.ports.throttle import SignInThrottle
+from application.throttle import ThrottleRule, enforce_throttle
 
 
 class InMemorySignInThrottle(SignInThrottle):

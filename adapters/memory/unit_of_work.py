@@ -22,7 +22,7 @@ from adapters.memory.sign_in_sessions import InMemorySignInSessionRepository
 from adapters.memory.store import InMemoryStore
 from adapters.memory.transaction import Transaction
 from adapters.memory.users import InMemoryUserRepository
-from application.ports import UnitOfWork, UnitOfWorkFactory
+from application.ports.persistence import UnitOfWork, UnitOfWorkFactory
 
 
 class InMemoryUnitOfWork(UnitOfWork):

@@ -7,7 +7,7 @@ from dataclasses import replace
 from uuid import UUID
 
 from adapters.memory.transaction import Transaction
-from application.ports import UserListQuery, UserRepository
+from application.ports.persistence import UserListQuery, UserRepository
 from domain.errors import Conflict
 from domain.users import User
 

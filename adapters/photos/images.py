@@ -28,17 +28,8 @@ from typing import Final
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from adapters.system.cpus import available_cpus
-from application.photos import (
-    JPEG,
-    PNG,
-    WEBP,
-    ImageProcessor,
-    PhotoLimits,
-    PhotoTooLarge,
-    PreparedPhoto,
-    UnreadableImage,
-    UnsupportedImage,
-)
+from application.photos import JPEG, PNG, WEBP, PhotoLimits, PhotoTooLarge, UnreadableImage, UnsupportedImage
+from application.ports.photos import ImageProcessor, PreparedPhoto
 
 # Pillow format names -> the content type stored. MPO is a JPEG with extra frames (many cameras).
 _FORMATS: Final = {"JPEG": JPEG, "MPO": JPEG, "PNG": PNG, "WEBP": WEBP}

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Final
 
 from adapters.photos.signing import UrlSigner
-from application.photos import PHOTO_CONTENT_TYPES, PhotoStorage, StoredObject
+from application.photos import PHOTO_CONTENT_TYPES
+from application.ports.photos import PhotoStorage, StoredObject
 from domain.errors import NotFound, PermissionDenied, ServiceUnavailable
 
 _KEY_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9-]*(?:/[a-z0-9][a-z0-9-]*)*")

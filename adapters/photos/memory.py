@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import parse_qs, quote, urlsplit
 
-from application.photos import PHOTO_CONTENT_TYPES, PhotoStorage, StoredObject
-from application.ports import Clock
+from application.photos import PHOTO_CONTENT_TYPES
+from application.ports.photos import PhotoStorage, StoredObject
+from application.ports.system import Clock
 from domain.errors import ServiceUnavailable
 
 OPERATIONS: Final = frozenset({"put", "delete", "url_for", "check", "list_keys"})

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from application.ports import Clock
+from application.ports.system import Clock
 
 _LABEL = b"crm-service/photo-url/v1"
 _MAX_EXPIRES_DIGITS = 12

@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from application.photos import PHOTO_KEY_PREFIX, PhotoStorage
+from application.photos import PHOTO_KEY_PREFIX
+from application.ports.photos import PhotoStorage
 
 logger = logging.getLogger(__name__)
 

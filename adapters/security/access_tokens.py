@@ -10,7 +10,8 @@ from uuid import UUID
 
 import jwt
 
-from application.ports import AccessClaims, AccessTokens, Clock, IssuedToken
+from application.ports.security import AccessClaims, AccessTokens, IssuedToken
+from application.ports.system import Clock
 from domain.errors import NotAuthenticated
 
 ACCESS_TOKEN_TYPE = "at+jwt"

@@ -23,7 +23,8 @@ import httpx
 import jwt
 from jwt import PyJWK
 
-from application.ports import Clock, IdentityProviders, SignInProvider, VerifiedIdentity
+from application.ports.identity_providers import IdentityProviders, SignInProvider, VerifiedIdentity
+from application.ports.system import Clock
 from domain.errors import InvalidGrant
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from adapters.system.cpus import available_cpus
-from application.ports import PasswordHasher
+from application.ports.security import PasswordHasher
 
 
 @dataclass(frozen=True, slots=True)

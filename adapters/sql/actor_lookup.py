@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.availability import unavailable_database_as_503
 from adapters.sql.tables import sign_in_sessions, users
-from application.ports import ActorLookup
+from application.ports.security import ActorLookup
 from domain.sign_in import Actor
 
 # One statement, built once: the session is live and its user (the one the token names) active.

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.rows import trusted
 from adapters.sql.tables import customer_changes, users
-from application.ports import CustomerHistory
+from application.ports.persistence import CustomerHistory
 from domain.customer_history import CHANGE_KINDS, ChangeKind, CustomerChange, FieldChange
 from domain.users import UserRef
 from domain.values import CustomerId

@@ -14,7 +14,7 @@ from adapters.sql.raw_reads import CompiledRead, fetch
 from adapters.sql.rows import LIKE_ESCAPE, contains_pattern, optional, trusted
 from adapters.sql.tables import customers, users
 from application.customers import sort_key
-from application.ports import CustomerListQuery, CustomerRepository
+from application.ports.persistence import CustomerListQuery, CustomerRepository
 from domain.customers import Customer, Photo
 from domain.users import UserRef
 from domain.values import CustomerId, Email, Notes, PersonName, Phone

@@ -48,7 +48,7 @@ from uuid import UUID
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from application.ports import ActorLookup
+from application.ports.security import ActorLookup
 from domain.sign_in import Actor
 
 # The channel that the triggers of migration 0002 notify; changing it needs a migration too.

@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.availability import unavailable_database_as_503
 from adapters.sql.tables import sign_in_failures
-from application.ports import SignInThrottle, ThrottleRule, enforce_throttle
+from application.ports.throttle import SignInThrottle
+from application.throttle import ThrottleRule, enforce_throttle
 
 _failures = sign_in_failures.c
 

@@ -12,7 +12,7 @@ from adapters.sql.customer_history import SqlCustomerHistory
 from adapters.sql.customers import SqlCustomerRepository
 from adapters.sql.sign_in_sessions import SqlSignInSessionRepository
 from adapters.sql.users import SqlUserRepository
-from application.ports import UnitOfWork, UnitOfWorkFactory
+from application.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from domain.errors import ServiceUnavailable
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import secrets
 import uuid
 
-from application.ports import IdGenerator
+from application.ports.system import IdGenerator
 
 
 class RandomIds(IdGenerator):

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import uuid4
 
-from application.ports import ActorLookup, UnitOfWork, UnitOfWorkFactory
+from application.ports.persistence import UnitOfWork, UnitOfWorkFactory
+from application.ports.security import ActorLookup
 from domain.customers import Customer, CustomerDetails
 from domain.sign_in import RefreshToken, SignInSession
 from domain.users import User

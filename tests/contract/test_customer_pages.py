@@ -8,7 +8,7 @@ from typing import Any, get_args
 import pytest
 
 from application.customers import ListCustomers, sort_key
-from application.ports import CustomerListQuery, CustomerSortField
+from application.ports.persistence import CustomerListQuery, CustomerSortField
 from domain.customers import Customer
 from domain.sign_in import Actor
 from domain.users import User

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from application.ports import UnitOfWork
+from application.ports.persistence import UnitOfWork
 from domain.customers import Customer, CustomerDetails, Photo
 from domain.errors import Conflict
 from domain.users import UserRef

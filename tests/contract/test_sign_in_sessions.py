@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
-from application.ports import UnitOfWork
+from application.ports.persistence import UnitOfWork
 from domain.sign_in import RefreshToken, SignInSession
 from tests.contract.builders import T0, Backend, make_session, make_token, make_user, race_for_lock, read, save_users
 

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.memory.throttle import InMemorySignInThrottle
 from adapters.sql.tables import sign_in_failures
 from adapters.sql.throttle import SqlSignInThrottle
-from application.ports import SignInThrottle, ThrottleRule
+from application.ports.throttle import SignInThrottle
+from application.throttle import ThrottleRule
 from domain.errors import TooManyAttempts
 from tests.contract.builders import T0
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from application.ports import UserListQuery
+from application.ports.persistence import UserListQuery
 from domain.errors import Conflict
 from domain.users import User, ensure_an_admin_remains
 from domain.values import Email, PersonName

@@ -19,8 +19,8 @@ from adapters.photos.memory import InMemoryPhotoStorage
 from adapters.photos.s3 import S3PhotoStorage, open_s3_client
 from adapters.photos.signing import UrlSigner
 from adapters.system.clock import SystemClock
-from application.photos import PhotoStorage
-from application.ports import Clock
+from application.ports.photos import PhotoStorage
+from application.ports.system import Clock
 from domain.errors import NotFound, PermissionDenied
 
 if TYPE_CHECKING:

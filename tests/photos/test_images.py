@@ -14,16 +14,8 @@ import pytest
 from PIL import Image
 
 from adapters.photos.images import PillowImageProcessor, prepare_photo
-from application.photos import (
-    JPEG,
-    PNG,
-    WEBP,
-    PhotoLimits,
-    PhotoTooLarge,
-    PreparedPhoto,
-    UnreadableImage,
-    UnsupportedImage,
-)
+from application.photos import JPEG, PNG, WEBP, PhotoLimits, PhotoTooLarge, UnreadableImage, UnsupportedImage
+from application.ports.photos import PreparedPhoto
 from domain.errors import InvalidInput
 
 from . import samples

@@ -9,7 +9,7 @@ import pytest
 
 from adapters.photos.signing import UrlSigner
 from application.photos import JPEG, PNG
-from application.ports import Clock
+from application.ports.system import Clock
 
 SECRET = b"a-test-secret-of-enough-length!!"
 KEY = "photos/0123456789abcdef0123456789abcdef"

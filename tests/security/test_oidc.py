@@ -38,7 +38,7 @@ from adapters.security.oidc import (
     parse_oidc_providers,
 )
 from adapters.system.clock import ManualClock
-from application.ports import SignInProvider, VerifiedIdentity
+from application.ports.identity_providers import SignInProvider, VerifiedIdentity
 from domain.errors import InvalidGrant
 from tests.security.conftest import CLIENT_ID, RunningProvider, running_provider
 

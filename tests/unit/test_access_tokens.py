@@ -10,7 +10,7 @@ import pytest
 
 from adapters.security.access_tokens import JwtAccessTokens, SigningKeys
 from adapters.system.clock import ManualClock
-from application.ports import AccessClaims
+from application.ports.security import AccessClaims
 from domain.errors import NotAuthenticated
 
 OLD, NEW = b"o" * 40, b"n" * 40

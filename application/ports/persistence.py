@@ -1,24 +1,18 @@
-"""What the use cases need from the outside world. Adapters implement these.
-
-Ports are abstract base classes rather than Protocols so that a missing method fails loudly at
-construction and so that frameworks that check injected values with ``isinstance`` accept them.
-"""
+"""Persistence ports: the repositories, and the unit of work that holds them in one transaction."""
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, Self
 from uuid import UUID
 
 from domain.customer_history import CustomerChange
 from domain.customers import Customer
-from domain.errors import TooManyAttempts
-from domain.sign_in import Actor, RefreshToken, SignInSession
+from domain.sign_in import RefreshToken, SignInSession
 from domain.users import User
 from domain.values import CustomerId
 
@@ -167,138 +161,3 @@ class UnitOfWorkFactory(ABC):
     def for_reading(self) -> UnitOfWork:
         """A unit of work that only reads: each read stands alone, with no transaction around it (so a
         single read costs one round trip to the database). It cannot commit."""
-
-
-class ActorLookup(ABC):
-    """Finds who is behind an access token on every request: kept apart from the unit of work so
-    that it can be answered from a cache."""
-
-    @abstractmethod
-    async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> Actor | None:
-        """The actor if the session is active and its user active, else None."""
-
-
-class PasswordHasher(ABC):
-    @abstractmethod
-    async def hash(self, password: str) -> str: ...
-
-    @abstractmethod
-    async def verify(self, password_hash: str, password: str) -> bool: ...
-
-    @abstractmethod
-    def needs_rehash(self, password_hash: str) -> bool:
-        """True when the hash was made with parameters older than the current ones."""
-
-    @abstractmethod
-    async def verify_nothing(self, password: str) -> None:
-        """Spend the time of a real verification, so that unknown users cannot be told apart."""
-
-
-@dataclass(frozen=True, slots=True)
-class AccessClaims:
-    user_id: UUID
-    session_id: UUID
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedToken:
-    token: str
-    expires_in: int
-
-
-class AccessTokens(ABC):
-    @abstractmethod
-    def issue(self, claims: AccessClaims, now: datetime) -> IssuedToken: ...
-
-    @abstractmethod
-    def verify(self, token: str) -> AccessClaims:
-        """Raise ``NotAuthenticated`` unless the token is a valid, unexpired access token of ours."""
-
-
-class Clock(ABC):
-    @abstractmethod
-    def now(self) -> datetime:
-        """The current time, timezone-aware, in UTC."""
-
-
-class IdGenerator(ABC):
-    @abstractmethod
-    def new_id(self) -> UUID: ...
-
-    @abstractmethod
-    def new_secret(self) -> str:
-        """An unguessable token for a client to hold, e.g. a refresh token."""
-
-
-@dataclass(frozen=True, slots=True)
-class SignInProvider:
-    """A configured OpenID Connect provider, as the frontend needs to know it."""
-
-    name: str
-    issuer: str
-    client_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedIdentity:
-    """What a provider's ID token proves: who it is, at which provider, with a verified e-mail."""
-
-    issuer: str
-    subject: str
-    email: str
-
-
-class IdentityProviders(ABC):
-    """The OpenID Connect providers users may sign in with."""
-
-    @abstractmethod
-    def listed(self) -> list[SignInProvider]: ...
-
-    @abstractmethod
-    async def verify(self, id_token: str) -> VerifiedIdentity:
-        """Check an ID token: signature against the provider's published keys, allowed algorithm, issuer,
-        audience (our client id), expiry, and a verified e-mail. Raise ``InvalidGrant`` otherwise."""
-
-
-@dataclass(frozen=True, slots=True)
-class ThrottleRule:
-    """At most ``max_failures`` failed sign-ins for ``key`` in a window of ``window``; then wait for the
-    window to end. Windows end, so nobody is ever locked out for good."""
-
-    key: str
-    max_failures: int
-    window: timedelta
-
-    def seconds_to_wait(self, failures: int, window_started: datetime, now: datetime) -> int:
-        """0 while sign-ins may be tried, else how long until this rule's window ends."""
-        ends = window_started + self.window
-        if now >= ends or failures < self.max_failures:
-            return 0
-        return math.ceil((ends - now).total_seconds())
-
-
-TOO_MANY_FAILED_SIGN_INS = "Too many failed sign-ins; wait before trying again."
-
-
-def enforce_throttle(rules: list[ThrottleRule], counts: Mapping[str, tuple[int, datetime]], now: datetime) -> None:
-    """Raise ``TooManyAttempts`` when any rule's key has ``counts`` (failures, window start) over its limit.
-
-    Every throttle adapter reads its counts its own way and decides here, so that they all agree."""
-    waits = [rule.seconds_to_wait(*counts.get(rule.key, (0, now)), now) for rule in rules]
-    if any(waits):
-        raise TooManyAttempts(TOO_MANY_FAILED_SIGN_INS, retry_after=max(waits))
-
-
-class SignInThrottle(ABC):
-    """Counts failed sign-ins per key (an account, a client address, or both) across all replicas."""
-
-    @abstractmethod
-    async def check(self, rules: list[ThrottleRule], now: datetime) -> None:
-        """Raise ``TooManyAttempts`` (with the seconds to wait) if any rule's key is over its limit."""
-
-    @abstractmethod
-    async def record_failure(self, rules: list[ThrottleRule], now: datetime) -> None: ...
-
-    @abstractmethod
-    async def forget(self, keys: list[str]) -> None:
-        """A successful sign-in clears the counts of these keys."""

@@ -1,0 +1,56 @@
+"""Security ports: who is behind a request, password hashes and our own access tokens."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from domain.sign_in import Actor
+
+
+class ActorLookup(ABC):
+    """Finds who is behind an access token on every request: kept apart from the unit of work so
+    that it can be answered from a cache."""
+
+    @abstractmethod
+    async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> Actor | None:
+        """The actor if the session is active and its user active, else None."""
+
+
+class PasswordHasher(ABC):
+    @abstractmethod
+    async def hash(self, password: str) -> str: ...
+
+    @abstractmethod
+    async def verify(self, password_hash: str, password: str) -> bool: ...
+
+    @abstractmethod
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when the hash was made with parameters older than the current ones."""
+
+    @abstractmethod
+    async def verify_nothing(self, password: str) -> None:
+        """Spend the time of a real verification, so that unknown users cannot be told apart."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: UUID
+    session_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+
+
+class AccessTokens(ABC):
+    @abstractmethod
+    def issue(self, claims: AccessClaims, now: datetime) -> IssuedToken: ...
+
+    @abstractmethod
+    def verify(self, token: str) -> AccessClaims:
+        """Raise ``NotAuthenticated`` unless the token is a valid, unexpired access token of ours."""
