@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from application.customers import CUSTOMER_NOT_FOUND, parse_customer_id
-from application.pagination import Page, check_limit, decode_cursor, encode_cursor
+from application.pagination import Page, check_limit, decode_cursor, page_of
 from application.ports.persistence import UnitOfWorkFactory
 from domain.customer_history import CustomerChange
 from domain.errors import MalformedRequest, NotFound
@@ -32,12 +32,7 @@ class ListCustomerHistory:
             changes = await uow.customer_history.list(customer, limit + 1, after)
         if not changes and after is None:
             raise NotFound(CUSTOMER_NOT_FOUND)
-        next_cursor = None
-        if len(changes) > limit:
-            changes = changes[:limit]
-            last = changes[-1]
-            next_cursor = encode_cursor(customer, last.at.isoformat(), str(last.id))
-        return Page(changes, next_cursor)
+        return page_of(changes, limit, lambda last: (customer, last.at.isoformat(), str(last.id)))
 
 
 def _decode_position(cursor: str, customer_id: CustomerId) -> tuple[datetime, int]:

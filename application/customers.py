@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, get_args
 
-from application.pagination import Page, check_limit, decode_cursor, encode_cursor
+from application.pagination import Page, check_limit, decode_cursor, page_of
 from application.photos import photo_keys
 from application.ports.persistence import CustomerListQuery, CustomerSortField, UnitOfWork, UnitOfWorkFactory
 from application.ports.photos import PhotoStorage
 from application.ports.system import Clock
 from application.validation import Problems
 from domain.customer_history import CustomerChange
-from domain.customers import EDITABLE_FIELDS, Customer, CustomerDetails, Photo
+from domain.customers import EDITABLE_FIELDS, Customer, CustomerDetails, Photo, sort_key
 from domain.errors import InvalidInput, MalformedRequest, NotFound, PreconditionFailed, ServiceUnavailable
 from domain.sign_in import Actor
 from domain.values import CustomerId, Email, Notes, PersonName, Phone, search_key
@@ -143,19 +143,7 @@ class ListCustomers:
         )
         async with self._uow.for_reading() as uow:
             customers = await uow.customers.list(query)
-        next_cursor = None
-        if len(customers) > limit:
-            customers = customers[:limit]
-            last = customers[-1]
-            next_cursor = encode_cursor(sort, _sort_value(last, field), last.id)
-        return Page(customers, next_cursor)
-
-
-def sort_key(customer: Customer, field: str) -> Any:
-    """The value that orders customers by ``field``: names ignore case and accents."""
-    if field in ("name", "surname"):
-        return search_key(getattr(customer, field))
-    return getattr(customer, field)
+        return page_of(customers, limit, lambda last: (sort, _sort_value(last, field), last.id))
 
 
 def _sort_value(customer: Customer, field: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -20,6 +21,15 @@ DEFAULT_LIMIT = 20
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+
+def page_of(rows: list[T], limit: int, position: Callable[[T], Sequence[Any]]) -> Page[T]:
+    """A page from ``rows`` fetched with ``limit + 1``: the extra row only tells that another page
+    follows, and the cursor is the ``position`` of the last row shown."""
+    if len(rows) <= limit:
+        return Page(rows, None)
+    items = rows[:limit]
+    return Page(items, encode_cursor(*position(items[-1])))
 
 
 def encode_cursor(*position: Any) -> str:

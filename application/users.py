@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from application.authorization import require_admin
-from application.pagination import Page, check_limit, decode_cursor, encode_cursor
+from application.pagination import Page, check_limit, decode_cursor, page_of
 from application.ports.persistence import UnitOfWork, UnitOfWorkFactory, UserListQuery
 from application.ports.security import PasswordHasher
 from application.ports.system import Clock, IdGenerator
@@ -118,11 +118,7 @@ class ListUsers:
         )
         async with self._uow.for_reading() as uow:
             users = await uow.users.list(query)
-        next_cursor = None
-        if len(users) > limit:
-            users = users[:limit]
-            next_cursor = encode_cursor(users[-1].email.key, str(users[-1].id))
-        return Page(users, next_cursor)
+        return page_of(users, limit, lambda last: (last.email.key, str(last.id)))
 
 
 class CreateUser:

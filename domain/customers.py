@@ -105,3 +105,10 @@ class Customer:
         self.updated_by = by
         self.updated_at = at
         self.version += 1
+
+
+def sort_key(customer: Customer, field: str) -> Any:
+    """The value that orders customers by ``field``: names ignore case and accents."""
+    if field in ("name", "surname"):
+        return search_key(getattr(customer, field))
+    return getattr(customer, field)

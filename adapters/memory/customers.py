@@ -8,9 +8,8 @@ from typing import Any
 
 from adapters.memory.store import Tables
 from adapters.memory.transaction import Transaction
-from application.customers import sort_key
 from application.ports.persistence import CustomerListQuery, CustomerRepository
-from domain.customers import Customer
+from domain.customers import Customer, sort_key
 from domain.errors import Conflict
 from domain.users import UserRef
 from domain.values import CustomerId

@@ -27,8 +27,8 @@ from application.ports.persistence import UnitOfWork, UnitOfWorkFactory
 
 class InMemoryUnitOfWork(UnitOfWork):
     def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
+        super().__init__(read_only=read_only)
         self._store = store
-        self._read_only = read_only
         self._transaction: Transaction | None = None
 
     async def __aenter__(self) -> Self:
@@ -49,11 +49,11 @@ class InMemoryUnitOfWork(UnitOfWork):
         if transaction is not None:
             transaction.rollback()
 
-    async def commit(self) -> None:
-        if self._transaction is None:
-            raise RuntimeError("commit() outside of 'async with unit_of_work'")
-        if self._read_only:
-            raise RuntimeError("a unit of work for reading cannot commit")
+    def _entered(self) -> bool:
+        return self._transaction is not None
+
+    async def _commit(self) -> None:
+        assert self._transaction is not None
         self._transaction.commit()
 
 

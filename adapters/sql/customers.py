@@ -13,9 +13,8 @@ from adapters.sql.errors import domain_errors
 from adapters.sql.raw_reads import CompiledRead, fetch
 from adapters.sql.rows import LIKE_ESCAPE, contains_pattern, optional, trusted
 from adapters.sql.tables import customers, users
-from application.customers import sort_key
 from application.ports.persistence import CustomerListQuery, CustomerRepository
-from domain.customers import Customer, Photo
+from domain.customers import Customer, Photo, sort_key
 from domain.users import UserRef
 from domain.values import CustomerId, Email, Notes, PersonName, Phone
 

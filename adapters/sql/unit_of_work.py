@@ -25,22 +25,22 @@ class SqlUnitOfWork(UnitOfWork):
     """
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
+        super().__init__(read_only=read_only)
         self._engine = engine
-        self._read_only = read_only
         self._connection: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
         with unavailable_database_as_503():
             connection = await self._engine.connect()
             try:
-                if not self._read_only:
+                if not self.read_only:
                     await connection.begin()
             except BaseException:
                 await connection.close()
                 raise
         self._connection = connection
         self.users = SqlUserRepository(connection)
-        self.customers = SqlCustomerRepository(connection, raw_reads=self._read_only)
+        self.customers = SqlCustomerRepository(connection, raw_reads=self.read_only)
         self.customer_history = SqlCustomerHistory(connection)
         self.sign_in_sessions = SqlSignInSessionRepository(connection)
         return self
@@ -67,11 +67,11 @@ class SqlUnitOfWork(UnitOfWork):
         if exc is not None and isinstance(exc, Exception) and is_database_unavailable(exc):
             raise ServiceUnavailable(DATABASE_UNAVAILABLE) from exc
 
-    async def commit(self) -> None:
-        if self._connection is None:
-            raise RuntimeError("commit() outside of 'async with unit_of_work'")
-        if self._read_only:
-            raise RuntimeError("a unit of work for reading cannot commit")
+    def _entered(self) -> bool:
+        return self._connection is not None
+
+    async def _commit(self) -> None:
+        assert self._connection is not None
         await self._connection.commit()
 
 

@@ -149,8 +149,25 @@ class UnitOfWork(ABC):
         tb: TracebackType | None,
     ) -> None: ...
 
+    def __init__(self, *, read_only: bool = False) -> None:
+        # A unit of work for reading has no transaction around its reads, so it has nothing to commit.
+        self.read_only = read_only
+
+    async def commit(self) -> None:
+        """Make the block's changes stick. Committing outside the block, or when reading, is a bug."""
+        if not self._entered():
+            raise RuntimeError("commit() outside of 'async with unit_of_work'")
+        if self.read_only:
+            raise RuntimeError("a unit of work for reading cannot commit")
+        await self._commit()
+
     @abstractmethod
-    async def commit(self) -> None: ...
+    def _entered(self) -> bool:
+        """True between entering and leaving the ``async with`` block."""
+
+    @abstractmethod
+    async def _commit(self) -> None:
+        """Commit the open transaction."""
 
 
 class UnitOfWorkFactory(ABC):

@@ -7,9 +7,9 @@ from typing import Any, get_args
 
 import pytest
 
-from application.customers import ListCustomers, sort_key
+from application.customers import ListCustomers
 from application.ports.persistence import CustomerListQuery, CustomerSortField
-from domain.customers import Customer
+from domain.customers import Customer, sort_key
 from domain.sign_in import Actor
 from domain.users import User
 from domain.values import CustomerId, search_key
