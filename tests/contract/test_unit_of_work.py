@@ -57,3 +57,14 @@ async def test_a_reading_unit_of_work_reads_but_cannot_commit(backend: Backend) 
         assert await uow.users.get_by_email("reader@example.com") is not None
         with pytest.raises(RuntimeError):
             await uow.commit()
+
+
+async def test_commit_outside_the_block_is_refused(backend: Backend) -> None:
+    uow = backend.uow()
+    with pytest.raises(RuntimeError, match="outside"):
+        await uow.commit()
+    async with uow:
+        await uow.users.add(make_user("late@example.com"))
+    with pytest.raises(RuntimeError, match="outside"):
+        await uow.commit()
+    assert await read(backend, lambda reader: reader.users.get_by_email("late@example.com")) is None
