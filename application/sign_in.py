@@ -11,7 +11,7 @@ from application.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from application.ports.security import AccessClaims, AccessTokens, ActorLookup, PasswordHasher
 from application.ports.system import Clock, IdGenerator
 from application.ports.throttle import SignInThrottle
-from application.throttle import ThrottleRule
+from application.throttle import ThrottlePolicy
 from domain.errors import InvalidGrant, InvalidInput, NotAuthenticated
 from domain.passwords import MAX_LENGTH as MAX_PASSWORD_LENGTH
 from domain.sign_in import Actor, RefreshToken, SignInSession
@@ -28,28 +28,6 @@ class SessionPolicy:
     refresh_token_lifetime: timedelta = timedelta(days=14)
     # However often it is refreshed, a sign-in session ends after this.
     session_lifetime: timedelta = timedelta(days=30)
-
-
-@dataclass(frozen=True, slots=True)
-class ThrottlePolicy:
-    """How many failed password sign-ins are tolerated before callers must wait.
-
-    The tight limit is per account *and* client address, so that an attacker elsewhere cannot lock the
-    real owner out; the looser ones catch a single client trying many accounts, and many clients
-    trying one account. Every limit is a window that ends.
-    """
-
-    per_account_and_client: int = 5
-    per_client: int = 30
-    per_account: int = 100
-    window: timedelta = timedelta(minutes=15)
-
-    def rules(self, email_key: str, client: str) -> list[ThrottleRule]:
-        return [
-            ThrottleRule(f"account-client:{email_key}|{client}", self.per_account_and_client, self.window),
-            ThrottleRule(f"client:{client}", self.per_client, self.window),
-            ThrottleRule(f"account:{email_key}", self.per_account, self.window),
-        ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,3 +37,25 @@ def enforce_throttle(rules: list[ThrottleRule], counts: Mapping[str, tuple[int, 
     waits = [rule.seconds_to_wait(*counts.get(rule.key, (0, now)), now) for rule in rules]
     if any(waits):
         raise TooManyAttempts(TOO_MANY_FAILED_SIGN_INS, retry_after=max(waits))
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottlePolicy:
+    """How many failed password sign-ins are tolerated before callers must wait.
+
+    The tight limit is per account *and* client address, so that an attacker elsewhere cannot lock the
+    real owner out; the looser ones catch a single client trying many accounts, and many clients
+    trying one account. Every limit is a window that ends.
+    """
+
+    per_account_and_client: int = 5
+    per_client: int = 30
+    per_account: int = 100
+    window: timedelta = timedelta(minutes=15)
+
+    def rules(self, email_key: str, client: str) -> list[ThrottleRule]:
+        return [
+            ThrottleRule(f"account-client:{email_key}|{client}", self.per_account_and_client, self.window),
+            ThrottleRule(f"client:{client}", self.per_client, self.window),
+            ThrottleRule(f"account:{email_key}", self.per_account, self.window),
+        ]

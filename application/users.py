@@ -13,7 +13,7 @@ from application.ports.system import Clock, IdGenerator
 from application.validation import Problems
 from domain.errors import Conflict, InvalidInput, MalformedRequest, NotFound
 from domain.passwords import check_password_policy
-from domain.sign_in import Actor
+from domain.sign_in import SYSTEM_OPERATOR, Actor
 from domain.users import User, ensure_an_admin_remains
 from domain.values import Email, PersonName
 
@@ -130,10 +130,9 @@ class CreateUser:
         self._clock = clock
         self._ids = ids
 
-    async def execute(self, actor: Actor | None, new: NewUser) -> User:
-        """``actor`` None means the operator at the command line or the bootstrap at start-up."""
-        if actor is not None:
-            require_admin(actor)
+    async def execute(self, actor: Actor, new: NewUser) -> User:
+        """``actor`` is an admin, or ``SYSTEM_OPERATOR`` at the command line and the bootstrap at start-up."""
+        require_admin(actor)
         problems = Problems()
         email = problems.parse(Email, new.email, "email")
         name = problems.parse(PersonName, new.name, "name")
@@ -171,7 +170,7 @@ class BootstrapFirstAdmin:
         async with self._uow() as uow:
             if await uow.users.count_active_admins() > 0:
                 return None
-        return await self._create_user.execute(None, NewUser(email, name, password, is_admin=True))
+        return await self._create_user.execute(SYSTEM_OPERATOR, NewUser(email, name, password, is_admin=True))
 
 
 class GetUser:

@@ -17,7 +17,6 @@ from adapters.http.response_headers import ASGIApp
 from adapters.photos.local import LocalPhotoStorage
 from adapters.sql.pool_metrics import POOL_METRICS
 from adapters.sql.revocation import CachedActorLookup
-from application.ports.photos import PhotoStorage
 from crm.container import HTTP_PROVIDED, Application, build_container
 from crm.server import shutdown_requested
 from crm.settings import Settings, SettingsError
@@ -64,8 +63,7 @@ def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[
                 if isinstance(actors, CachedActorLookup):
                     await actors.start()
                     resources.push_async_callback(actors.aclose)
-            if settings.uses_s3:
-                await _use_s3(container, settings, resources)
+            await use_s3_photo_storage(container, resources)
             if traced is not None:
                 resources.callback(traced[1].shutdown)  # flushes the spans not yet exported
             await _bootstrap_first_admin(container, settings)
@@ -90,8 +88,12 @@ def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[
     )
 
 
-async def open_s3_photo_storage(settings: Settings, resources: AsyncExitStack) -> PhotoStorage:
-    """Photo storage on S3; the client lives as long as ``resources``, and is created in the running loop."""
+async def use_s3_photo_storage(container: Application, resources: AsyncExitStack) -> None:
+    """When S3 is configured, put photos there: the client lives as long as ``resources`` and is created
+    in the running loop. The one place S3 is opened, for the server and the command line alike."""
+    settings: Settings = container.settings()
+    if not settings.uses_s3:
+        return
     # Imported here: aiobotocore costs ~19 MiB of memory, for nothing when photos are kept locally.
     from adapters.photos.s3 import S3PhotoStorage, open_s3_client
 
@@ -99,12 +101,8 @@ async def open_s3_photo_storage(settings: Settings, resources: AsyncExitStack) -
     client = await resources.enter_async_context(
         open_s3_client(region=settings.s3_region, endpoint_url=settings.s3_endpoint_url)
     )
-    return S3PhotoStorage(client, settings.s3_bucket, settings.s3_prefix, settings.photo_url_lifetime_seconds)
-
-
-async def _use_s3(container: Application, settings: Settings, resources: AsyncExitStack) -> None:
-    storage = await open_s3_photo_storage(settings, resources)
-    # Nothing has asked for the photo storage yet: use cases are built at the first request.
+    storage = S3PhotoStorage(client, settings.s3_bucket, settings.s3_prefix, settings.photo_url_lifetime_seconds)
+    # Nothing has asked for the photo storage yet: use cases are built at their first use.
     container.photo_storage.override(providers.Object(storage))
 
 

@@ -9,7 +9,7 @@ import getpass
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -126,11 +126,12 @@ def users() -> None:
 def create_admin(email: str, name: str) -> None:
     """Create an admin. The password is read from standard input (prompted for on a terminal)."""
     from application.users import NewUser
+    from domain.sign_in import SYSTEM_OPERATOR
 
     password = _read_password()
 
     async def create(container: Application) -> None:
-        user = await container.create_user().execute(None, NewUser(email, name, password, is_admin=True))
+        user = await container.create_user().execute(SYSTEM_OPERATOR, NewUser(email, name, password, is_admin=True))
         click.echo(f"Created admin {user.email} ({user.id}).", err=True)
 
     run_on_database(_settings(), create)
@@ -156,26 +157,15 @@ def sweep_photos(older_than_minutes: int) -> None:
     """
     from datetime import timedelta
 
-    from adapters.photos.sweep import SweepResult, sweep_orphans
-    from application.ports.photos import PhotoStorage
-    from crm.app import open_s3_photo_storage
+    from application.photo_sweep import SweepResult
+    from crm.app import use_s3_photo_storage
 
     settings = _settings()
 
     async def sweep(container: Application) -> SweepResult:
         async with contextlib.AsyncExitStack() as resources:
-            storage: PhotoStorage = (
-                await open_s3_photo_storage(settings, resources) if settings.uses_s3 else container.photo_storage()
-            )
-            unit_of_work = container.adapters.unit_of_work()
-
-            async def referenced(keys: Sequence[str]) -> set[str]:
-                async with unit_of_work() as uow:
-                    found: set[str] = await uow.customers.referenced_photo_keys(keys)
-                return found
-
-            grace = timedelta(minutes=older_than_minutes)
-            return await sweep_orphans(storage, referenced, grace, container.clock().now())
+            await use_s3_photo_storage(container, resources)
+            return await container.sweep_orphan_photos().execute(timedelta(minutes=older_than_minutes))
 
     result = run_on_database(settings, sweep)
     click.echo(

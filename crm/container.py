@@ -34,6 +34,7 @@ from adapters.system.ids import RandomIds
 from application.customer_history import ListCustomerHistory
 from application.customer_photos import LinkPhotos, RemoveCustomerPhoto, UploadCustomerPhoto
 from application.customers import CreateCustomer, DeleteCustomer, GetCustomer, ListCustomers, UpdateCustomer
+from application.photo_sweep import SweepOrphanPhotos
 from application.photos import PhotoLimits
 from application.sign_in import (
     Authenticate,
@@ -43,8 +44,8 @@ from application.sign_in import (
     SignInTokens,
     SignInWithIdToken,
     SignInWithPassword,
-    ThrottlePolicy,
 )
+from application.throttle import ThrottlePolicy
 from application.users import (
     BootstrapFirstAdmin,
     ChangeMyPassword,
@@ -98,11 +99,6 @@ def _signing_keys(settings: Settings) -> SigningKeys:
     return SigningKeys.single(settings.secret_key.encode(), key_id)
 
 
-def _photo_base_url(settings: Settings) -> str:
-    # Photo keys start with "photos/", so local photo URLs read {public_url}/photos/<random>.
-    return settings.public_url
-
-
 class Application(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     adapters = providers.DependenciesContainer()
@@ -150,7 +146,8 @@ class Application(containers.DeclarativeContainer):
         LocalPhotoStorage,
         folder=settings.provided.local_photo_dir,
         signer=photo_url_signer,
-        base_url=providers.Factory(_photo_base_url, settings),
+        # Photo keys start with "photos/", so local photo URLs read {public_url}/photos/<random>.
+        base_url=settings.provided.public_url,
     )
 
     # Signing in and out.
@@ -206,6 +203,9 @@ class Application(containers.DeclarativeContainer):
     )
     remove_customer_photo = providers.Singleton(
         RemoveCustomerPhoto, uow=adapters.unit_of_work, storage=photo_storage, clock=clock
+    )
+    sweep_orphan_photos = providers.Singleton(
+        SweepOrphanPhotos, uow=adapters.unit_of_work, storage=photo_storage, clock=clock
     )
 
 

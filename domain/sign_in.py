@@ -50,3 +50,9 @@ class Actor:
     @property
     def ref(self) -> UserRef:
         return UserRef(self.user_id, self.name)
+
+
+# Whoever runs the service rather than uses it: the operator at the command line, or the first-admin
+# bootstrap at start-up. It holds an admin's rights, so that every use case still checks them; it is no
+# user and has no session, and it is only ever passed in by the composition code, never by a request.
+SYSTEM_OPERATOR = Actor(user_id=UUID(int=0), name="System operator", is_admin=True, session_id=UUID(int=0))

@@ -18,6 +18,7 @@ from application.users import NewUser
 from crm.app import create_app
 from crm.container import Application, build_container
 from crm.settings import Settings
+from domain.sign_in import SYSTEM_OPERATOR
 from domain.users import User
 from tests.api.helpers import PASSWORD, SignedIn, sign_in
 from tests.api.server import serve_in_thread
@@ -79,7 +80,9 @@ class Accounts:
 
     async def user(self, *, admin: bool = False, name: str = "Test User", email: str | None = None) -> User:
         email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
-        return await self.container.create_user().execute(None, NewUser(email, name, PASSWORD, is_admin=admin))
+        return await self.container.create_user().execute(
+            SYSTEM_OPERATOR, NewUser(email, name, PASSWORD, is_admin=admin)
+        )
 
     async def signed_in(self, *, admin: bool = False, name: str = "Test User") -> SignedIn:
         user = await self.user(admin=admin, name=name)

@@ -16,6 +16,7 @@ from application.users import NewUser
 from crm.app import create_app
 from crm.container import Application
 from crm.settings import Settings
+from domain.sign_in import SYSTEM_OPERATOR
 from tests.api.server import serve_in_thread
 from tests.security.conftest import ALICE_CLAIMS, CLIENT_ID, RunningProvider, running_provider
 
@@ -55,7 +56,7 @@ def test_the_providers_are_listed_for_the_frontend(oidc_client: httpx.Client, pr
 async def test_a_registered_user_signs_in_with_the_provider(
     oidc_client: httpx.Client, provider: RunningProvider, seeding: Application
 ) -> None:
-    user = await seeding.create_user().execute(None, NewUser("Alice@Example.com", "Alice"))  # no password
+    user = await seeding.create_user().execute(SYSTEM_OPERATOR, NewUser("Alice@Example.com", "Alice"))  # no password
     id_token = await provider.id_token()
     response = oidc_client.post("/api/v1/auth/token", data={**EXCHANGE, "subject_token": id_token})
     assert response.status_code == 200, response.text
@@ -75,7 +76,7 @@ async def test_the_provider_never_creates_users(oidc_client: httpx.Client, provi
 async def test_unverified_emails_wrong_token_types_and_forgeries_are_refused(
     oidc_client: httpx.Client, provider: RunningProvider, seeding: Application
 ) -> None:
-    await seeding.create_user().execute(None, NewUser("alice@example.com", "Alice"))
+    await seeding.create_user().execute(SYSTEM_OPERATOR, NewUser("alice@example.com", "Alice"))
     unverified = await provider.id_token(claims={**ALICE_CLAIMS, "email_verified": False})
     response = oidc_client.post("/api/v1/auth/token", data={**EXCHANGE, "subject_token": unverified})
     assert response.json()["error"] == "invalid_grant"

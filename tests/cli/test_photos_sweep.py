@@ -20,7 +20,7 @@ from application.users import NewUser
 from crm.cli import main
 from crm.container import build_container
 from crm.settings import Settings
-from domain.sign_in import Actor
+from domain.sign_in import SYSTEM_OPERATOR, Actor
 
 SECRET = "sweep-test-secret-" + "s" * 32
 HOUR = 3600
@@ -73,7 +73,7 @@ async def seeded(clean_database: AsyncEngine, database_url: str, tmp_path: Path)
     )
     container = build_container(settings)
     try:
-        user = await container.create_user().execute(None, NewUser("clerk@example.com", "Clerk", None))
+        user = await container.create_user().execute(SYSTEM_OPERATOR, NewUser("clerk@example.com", "Clerk", None))
         actor = Actor(user.id, user.name, is_admin=False, session_id=uuid4())
         await container.create_customer().execute(actor, NewCustomer("C-1", "Ada", "Lovelace"))
         customer = await container.upload_customer_photo().execute(actor, "C-1", _jpeg())

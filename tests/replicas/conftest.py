@@ -29,6 +29,7 @@ from adapters.sql.revocation import LISTENER_APPLICATION_NAME
 from application.users import NewUser
 from crm.container import Application, build_container
 from crm.settings import Settings
+from domain.sign_in import SYSTEM_OPERATOR
 from tests.api.helpers import PASSWORD, TOKEN_URL
 
 SECRET_KEY = "replica-test-secret-" + "r" * 40
@@ -225,7 +226,7 @@ class Accounts:
     async def create(self, *, admin: bool = False, name: str = "Replica User") -> str:
         """A new user's e-mail."""
         email = f"replica-{uuid.uuid4().hex[:10]}@example.com"
-        await self.container.create_user().execute(None, NewUser(email, name, PASSWORD, is_admin=admin))
+        await self.container.create_user().execute(SYSTEM_OPERATOR, NewUser(email, name, PASSWORD, is_admin=admin))
         return email
 
 

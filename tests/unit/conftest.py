@@ -10,7 +10,7 @@ from adapters.system.clock import ManualClock
 from application.users import NewUser
 from crm.container import Application, build_container
 from crm.settings import Settings
-from domain.sign_in import Actor
+from domain.sign_in import SYSTEM_OPERATOR, Actor
 from domain.users import User
 
 PASSWORD = "correct horse battery staple 42"
@@ -24,7 +24,7 @@ class Core:
     clock: ManualClock
 
     async def user(self, email: str = "clerk@example.com", *, admin: bool = False, name: str = "Clerk") -> User:
-        return await self.app.create_user().execute(None, NewUser(email, name, PASSWORD, is_admin=admin))
+        return await self.app.create_user().execute(SYSTEM_OPERATOR, NewUser(email, name, PASSWORD, is_admin=admin))
 
     async def actor(self, user: User) -> Actor:
         pair = await self.app.sign_in_with_password().execute(user.email, PASSWORD)

@@ -13,7 +13,6 @@ import pytest
 from PIL import Image
 
 from adapters.photos.memory import InMemoryPhotoStorage
-from adapters.photos.sweep import sweep_orphans
 from application.customers import NewCustomer
 from application.photos import photo_keys
 from domain.errors import NotFound, ServiceUnavailable
@@ -43,11 +42,8 @@ async def referenced(core: Core) -> set[str]:
 
 
 async def sweep(core: Core, storage: InMemoryPhotoStorage) -> None:
-    async def still_referenced(keys: object) -> set[str]:
-        return await referenced(core)
-
     core.clock.advance(timedelta(hours=2))
-    await sweep_orphans(storage, still_referenced, timedelta(hours=1), core.clock.now())
+    await core.app.sweep_orphan_photos().execute(timedelta(hours=1))
 
 
 @pytest.mark.parametrize("failing_write", [0, 1], ids=["image write fails", "thumbnail write fails"])
