@@ -32,11 +32,13 @@ migrate: install ## Apply database migrations (DATABASE_URL, or the embedded dat
 	$(RUN) crm migrate
 
 .PHONY: lint
-lint: install ## Static checks: ruff, formatting, mypy (strict), the import-layers contract
+lint: install ## Static checks: ruff, formatting, mypy (strict), the import-layers contract, dependencies, dead code
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 	$(RUN) lint-imports
+	$(RUN) deptry .
+	$(RUN) vulture
 
 .PHONY: format
 format: install ## Format the code and apply safe lint fixes

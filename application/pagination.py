@@ -14,7 +14,6 @@ from domain.errors import InvalidInput, MalformedRequest
 T = TypeVar("T")
 
 MAX_LIMIT = 100
-DEFAULT_LIMIT = 20
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from application.ports.system import Clock
 
@@ -8,16 +8,3 @@ from application.ports.system import Clock
 class SystemClock(Clock):
     def now(self) -> datetime:
         return datetime.now(UTC)
-
-
-class ManualClock(Clock):
-    """A clock that moves only when told to: for tests and the in-memory profile's tests."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, delta: timedelta) -> None:
-        self._now += delta

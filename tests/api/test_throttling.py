@@ -16,13 +16,13 @@ from dependency_injector import providers
 from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from adapters.system.clock import ManualClock
 from crm.app import build_asgi_app
 from crm.container import build_container
 from crm.settings import Settings
 from tests.api.conftest import Accounts
 from tests.api.helpers import PASSWORD, TOKEN_URL, assert_problem, password_grant
 from tests.api.server import serve_in_thread
+from tests.support.clock import ManualClock
 
 WRONG = "not the password, but long enough"
 WINDOW = timedelta(minutes=15)

@@ -37,10 +37,10 @@ from adapters.security.oidc import (
     OidcProviderConfig,
     parse_oidc_providers,
 )
-from adapters.system.clock import ManualClock
 from application.ports.identity_providers import SignInProvider, VerifiedIdentity
 from domain.errors import InvalidGrant
 from tests.security.conftest import CLIENT_ID, RunningProvider, running_provider
+from tests.support.clock import ManualClock
 
 # The provider's authlib warns about its own deprecated APIs while it issues tokens: not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:authlib")

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from adapters.system.clock import ManualClock
 from application.users import NewUser
 from crm.container import Application, build_container
 from crm.settings import Settings
 from domain.sign_in import SYSTEM_OPERATOR, Actor
 from domain.users import User
+from tests.support.clock import ManualClock
 
 PASSWORD = "correct horse battery staple 42"
 

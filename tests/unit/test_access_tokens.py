@@ -9,9 +9,9 @@ import jwt
 import pytest
 
 from adapters.security.access_tokens import JwtAccessTokens, SigningKeys
-from adapters.system.clock import ManualClock
 from application.ports.security import AccessClaims
 from domain.errors import NotAuthenticated
+from tests.support.clock import ManualClock
 
 OLD, NEW = b"o" * 40, b"n" * 40
 CLAIMS = AccessClaims(user_id=uuid.uuid4(), session_id=uuid.uuid4())
