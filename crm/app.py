@@ -15,8 +15,8 @@ from adapters.http.app import create_http_app
 from adapters.http.health import Check, Readiness
 from adapters.http.response_headers import ASGIApp
 from adapters.photos.local import LocalPhotoStorage
+from adapters.sql.actor_cache import CachedActorLookup
 from adapters.sql.pool_metrics import POOL_METRICS
-from adapters.sql.revocation import CachedActorLookup
 from crm.container import HTTP_PROVIDED, Application, build_container
 from crm.server import shutdown_requested
 from crm.settings import Settings, SettingsError

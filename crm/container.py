@@ -24,9 +24,10 @@ from adapters.photos.signing import UrlSigner
 from adapters.security.access_tokens import JwtAccessTokens, SigningKeys
 from adapters.security.oidc import OidcIdentityProviders, parse_oidc_providers
 from adapters.security.passwords import Argon2PasswordHasher, HashingCost
+from adapters.sql.actor_cache import CachedActorLookup
 from adapters.sql.actor_lookup import SqlActorLookup
+from adapters.sql.auth_change_listener import listener_dsn
 from adapters.sql.engine import create_engine
-from adapters.sql.revocation import CachedActorLookup, listener_dsn
 from adapters.sql.throttle import SqlSignInThrottle
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.system.clock import SystemClock

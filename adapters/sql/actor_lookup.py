@@ -44,7 +44,7 @@ class SqlActorLookup(ActorLookup):
         return None if found is None else found[0]
 
     async def find_with_expiry(self, session_id: UUID, user_id: UUID, now: datetime) -> tuple[Actor, datetime] | None:
-        """The actor and the end of its session: how long a cache may keep the answer (adapters.sql.revocation)."""
+        """The actor and the end of its session: how long a cache may keep the answer (adapters.sql.actor_cache)."""
         with unavailable_database_as_503():
             async with self._engine.connect() as connection:
                 result = await connection.execute(

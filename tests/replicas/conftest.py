@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.revocation import LISTENER_APPLICATION_NAME
+from adapters.sql.auth_change_listener import LISTENER_APPLICATION_NAME
 from application.users import NewUser
 from crm.container import Application, build_container
 from crm.settings import Settings

@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.actor_cache import CachedActorLookup
 from adapters.sql.actor_lookup import SqlActorLookup
-from adapters.sql.revocation import CHANNEL, LISTENER_APPLICATION_NAME, CachedActorLookup, listener_dsn
+from adapters.sql.auth_change_listener import CHANNEL, LISTENER_APPLICATION_NAME, listener_dsn
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from domain.users import User
 from tests.contract.builders import T0, make_session, make_user

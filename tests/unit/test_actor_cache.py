@@ -10,7 +10,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from adapters.sql.revocation import ActorCache, CachedActorLookup, listener_dsn
+from adapters.sql.actor_cache import ActorCache, CachedActorLookup
+from adapters.sql.auth_change_listener import listener_dsn
 from domain.sign_in import Actor
 
 NOW = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)

@@ -27,36 +27,24 @@ p99 1.6 ms, worst 15 ms with load 5 on 2 cores), and a request served by another
 still sees the old state. That is the window any cache fed by notifications has, far below the access
 tokens' own lifetime. The listener needs a real session: behind a transaction-pooling proxy LISTEN hears
 nothing, the echo never comes, and the cache simply stays off.
+
+The listener itself is in ``adapters.sql.auth_change_listener``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import functools
 import logging
-import os
-import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
-import asyncpg
-from sqlalchemy.engine import make_url
-
+from adapters.sql.auth_change_listener import AuthChangeListener
 from application.ports.security import ActorLookup
 from domain.sign_in import Actor
-
-# The channel that the triggers of migration 0002 notify; changing it needs a migration too.
-CHANNEL = "crm_auth_changes"
-# How the listener connection shows up in pg_stat_activity (followed by ":<process id>").
-LISTENER_APPLICATION_NAME = "crm-auth-listener"
-# Listeners' own heartbeats on the channel ("ping:<process id>:<n>"): not changes.
-_PING = "ping:"
 
 logger = logging.getLogger("crm.auth_cache")
 
@@ -66,17 +54,6 @@ class ActorLookupWithExpiry(Protocol):
 
     async def find_with_expiry(self, session_id: UUID, user_id: UUID, now: datetime) -> tuple[Actor, datetime] | None:
         """The actor and its session's expiry if the session is active and its user active, else None."""
-
-
-def listener_dsn(database_url: str) -> str:
-    """A DSN for ``asyncpg.connect`` from ``DATABASE_URL`` in any of the forms the engine accepts."""
-    url = make_url(database_url).set(drivername="postgresql")
-    if "ssl" in url.query:
-        # Our own asyncpg form (see engine.async_database_url); asyncpg's DSN parser knows libpq's name.
-        query = dict(url.query)
-        query.setdefault("sslmode", query.pop("ssl"))
-        url = url.set(query=query)
-    return url.render_as_string(hide_password=False)
 
 
 @dataclass(slots=True)
@@ -199,110 +176,6 @@ class ActorCache:
             sessions.discard(session_id)
             if not sessions:
                 del self._sessions_of_user[entry.actor.user_id]
-
-
-class AuthChangeListener:
-    """One dedicated asyncpg connection (not from the engine's pool) that LISTENs on ``CHANNEL`` and tells
-    the cache about every notification, and about the connection coming and going."""
-
-    def __init__(
-        self,
-        dsn: str,
-        cache: ActorCache,
-        *,
-        ping_interval: float = 5.0,
-        timeout: float = 5.0,
-        retry_min: float = 1.0,
-        retry_max: float = 30.0,
-    ) -> None:
-        self._dsn = dsn
-        self._cache = cache
-        self._ping_interval = ping_interval
-        self._timeout = timeout
-        self._retry_min = retry_min
-        self._retry_max = retry_max
-        self._task: asyncio.Task[None] | None = None
-        self._pings = 0
-        self._echo: tuple[str, asyncio.Event] | None = None
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="crm-auth-listener")
-
-    async def aclose(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._cache.listening_stopped()
-
-    async def _run(self) -> None:
-        delay = self._retry_min
-        while True:
-            connection: asyncpg.Connection | None = None
-            try:
-                connection = await asyncpg.connect(
-                    self._dsn,
-                    timeout=self._timeout,
-                    server_settings={"application_name": f"{LISTENER_APPLICATION_NAME}:{os.getpid()}"},
-                )
-                lost = asyncio.Event()
-                connection.add_termination_listener(functools.partial(self._lost, lost))
-                await connection.add_listener(CHANNEL, self._notified)
-                # LISTEN is in effect from here on: anything committed later will be announced. One echo
-                # first, so that the cache is never on behind a path that does not deliver notifications.
-                await self._ping(connection)
-                self._cache.listening_started()
-                logger.info("Listening for auth changes: the actor cache is on.")
-                delay = self._retry_min
-                await self._watch(connection, lost)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # refused, lost, timed out, or a bug: in every case, retry later
-                logger.warning("Auth change listener unavailable (%r): the actor cache is off.", error)
-            finally:
-                self._cache.listening_stopped()
-                if connection is not None:
-                    connection.terminate()
-            await asyncio.sleep(delay * random.uniform(1.0, 1.5))  # noqa: S311  # jitter, not a secret
-            delay = min(delay * 2, self._retry_max)
-
-    async def _watch(self, connection: asyncpg.Connection, lost: asyncio.Event) -> None:
-        """Return never; raise once the connection is lost or stops echoing pings."""
-        while True:
-            try:
-                await asyncio.wait_for(lost.wait(), timeout=self._ping_interval)
-            except TimeoutError:
-                await self._ping(connection)
-                self._cache.heard_from_listener()
-            else:
-                raise ConnectionError("the listener connection was closed")
-
-    async def _ping(self, connection: asyncpg.Connection) -> None:
-        """Notify ourselves and wait for the echo: proof that notifications reach us, not only that the
-        connection answers (behind a transaction-pooling proxy, for one, LISTEN would silently hear nothing)."""
-        self._pings += 1
-        echo = asyncio.Event()
-        self._echo = (f"{_PING}{os.getpid()}:{self._pings}", echo)
-        try:
-            await connection.fetchval("SELECT pg_notify($1, $2)", CHANNEL, self._echo[0], timeout=self._timeout)
-            await asyncio.wait_for(echo.wait(), timeout=self._timeout)
-        finally:
-            self._echo = None
-
-    def _lost(self, lost: asyncio.Event, _connection: Any) -> None:
-        # Stop answering at the first sign, before the watching task even wakes up.
-        self._cache.listening_stopped()
-        lost.set()
-
-    def _notified(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
-        if payload.startswith(_PING):
-            # Every listener's pings reach every listener: only our own matters, and none is a change.
-            if self._echo is not None and payload == self._echo[0]:
-                self._echo[1].set()
-            return
-        self._cache.invalidate(payload)
 
 
 class CachedActorLookup(ActorLookup):
