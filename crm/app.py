@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.http.app import create_http_app
 from adapters.http.health import Check, Readiness
 from adapters.http.response_headers import ASGIApp
+from adapters.http.server import shutdown_requested
+from adapters.observability.tracing import tracing
 from adapters.photos.local import LocalPhotoStorage
 from adapters.sql.actor_cache import CachedActorLookup
 from adapters.sql.pool_metrics import POOL_METRICS
 from crm.container import HTTP_PROVIDED, Application, build_container
-from crm.server import shutdown_requested
 from crm.settings import Settings, SettingsError
-from crm.tracing import tracing
 from domain.errors import Conflict
 
 logger = logging.getLogger("crm")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from adapters.http.response_headers import ASGIApp
+from adapters.observability.structured_logging import configure_logging
 from crm import app
-from crm.logging import configure_logging
 from crm.settings import Settings
 
 

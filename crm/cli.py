@@ -84,8 +84,8 @@ def main() -> None:
 )
 def serve(host: str | None, port: int | None, workers: int | None, migrate: bool | None) -> None:
     """Serve the API with granian; SIGTERM drains it cleanly."""
-    from crm.server import ServerOptions
-    from crm.server import serve as run_server
+    from adapters.http.server import ServerOptions
+    from adapters.http.server import serve as run_server
 
     settings = _settings()
     with database(settings) as url:

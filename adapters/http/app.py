@@ -104,7 +104,7 @@ def create_http_app(
         plugins=list(plugins),
         lifespan=list(lifespan),
         debug=False,
-        # The process's logging is configured once by the composition root (crm/logging.py).
+        # The process's logging is configured once by the composition root (crm/asgi.py).
         logging_config=None,
     )
     refuse_unknown_fields(app.openapi_schema, (body.__name__ for body in Strict.__subclasses__()))

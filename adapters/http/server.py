@@ -1,4 +1,4 @@
-"""Running the HTTP server with a clean shutdown.
+"""Running the HTTP server (granian, supervised in a child process) with a clean shutdown.
 
 On SIGTERM (or SIGINT) the service first reports itself not ready (``/health/ready`` answers 503) while
 it keeps serving, so that load balancers stop sending it traffic; after the configured delay granian is
