@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import getpass
 import logging
 import os
@@ -49,7 +48,7 @@ def run_on_database(settings: Settings, work: Callable[[Application], Awaitable[
     with database(settings) as url:
         if not settings.database_url:
             _migrate(url)
-        container = build_container(dataclasses.replace(settings, database_url=url))
+        container = build_container(settings.replace(database_url=url))
 
         async def run() -> T:
             try:

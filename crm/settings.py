@@ -1,19 +1,27 @@
-"""All configuration comes from the environment (twelve-factor). docs/configuration.md lists every variable."""
+"""All configuration comes from the environment (twelve-factor). docs/configuration.md lists every variable.
+
+``Settings`` declares each variable once: its name, its type, its range and its default. msgspec converts the
+environment's strings into it and validates them; what msgspec cannot say (defaults that follow ``CRM_ENV``,
+comma-separated lists, rotation keys, production's refusals) is done around that one conversion.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, ClassVar, Literal
+
+import msgspec
 
 from adapters.http.client_address import parse_networks
 from adapters.security.oidc import parse_oidc_providers
 
 Environment = Literal["development", "test", "production"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 MIN_SECRET_LENGTH = 32
 # Even outside production: the photo URL signer needs a key of some length.
 MIN_DEVELOPMENT_SECRET_LENGTH = 16
@@ -24,48 +32,64 @@ class SettingsError(ValueError):
     """The environment does not describe a service that may start."""
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    environment: Environment = "development"
-    database_url: str | None = None
-    secret_key: str = ""
-    host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
-    data_dir: Path = Path("var")
-    public_url: str = "http://127.0.0.1:8000"
-    cors_origins: tuple[str, ...] = ()
-    access_token_lifetime: timedelta = timedelta(minutes=15)
-    refresh_token_lifetime: timedelta = timedelta(days=14)
-    session_lifetime: timedelta = timedelta(days=30)
-    token_issuer: str = "crm"
-    token_audience: str = "crm-api"
-    password_time_cost: int = 3
-    password_memory_kib: int = 65_536
-    password_parallelism: int = 4
-    db_pool_size: int = 10
-    db_max_overflow: int = 5
-    bootstrap_admin_email: str | None = None
-    bootstrap_admin_password: str | None = None
-    bootstrap_admin_name: str = "Administrator"
-    log_level: str = "INFO"
-    otlp_endpoint: str | None = None
-    shutdown_delay_seconds: float = 2.0
-    shutdown_drain_seconds: int = 20
-    log_format: Literal["json", "console"] = "console"
-    photo_dir: Path | None = None
-    photo_max_bytes: int = 5 * 1024 * 1024
-    photo_max_pixels: int = 40_000_000
-    photo_url_lifetime_seconds: int = 900
-    s3_bucket: str | None = None
-    s3_prefix: str = ""
-    s3_endpoint_url: str | None = None
-    s3_region: str | None = None
-    trusted_proxies: tuple[str, ...] = ()
-    oidc_providers: str = ""
+def _env(name: str, default: Any) -> Any:
+    return msgspec.field(name=name, default=default)
+
+
+def _range(low: int, high: int) -> msgspec.Meta:
+    return msgspec.Meta(ge=low, le=high)
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """The service's settings; each field reads the environment variable named beside it."""
+
+    environment: Environment = _env("CRM_ENV", "development")
+    database_url: str | None = _env("DATABASE_URL", None)
+    # Empty: outside production, a random secret kept in the data folder (see from_environment).
+    secret_key: str = _env("SECRET_KEY", "")
+    # Production listens on every interface instead (see _PRODUCTION_DEFAULTS).
+    host: str = _env("CRM_HOST", "127.0.0.1")
+    port: Annotated[int, _range(1, 65535)] = _env("PORT", 8000)
+    workers: Annotated[int, _range(1, 64)] = _env("CRM_WORKERS", 1)
+    data_dir: Path = _env("CRM_DATA_DIR", Path("var"))
+    # Unset: http://127.0.0.1:<PORT>.
+    public_url: str = _env("CRM_PUBLIC_URL", "http://127.0.0.1:8000")
+    cors_origins: tuple[str, ...] = _env("CRM_CORS_ORIGINS", ())
+    access_token_minutes: Annotated[int, _range(1, 60)] = _env("CRM_ACCESS_TOKEN_MINUTES", 15)
+    refresh_token_days: Annotated[int, _range(1, 90)] = _env("CRM_REFRESH_TOKEN_DAYS", 14)
+    session_days: Annotated[int, _range(1, 365)] = _env("CRM_SESSION_DAYS", 30)
+    token_issuer: str = _env("CRM_TOKEN_ISSUER", "crm")
+    password_time_cost: Annotated[int, _range(1, 10)] = _env("CRM_PASSWORD_TIME_COST", 3)
+    password_memory_kib: Annotated[int, _range(8, 1_048_576)] = _env("CRM_PASSWORD_MEMORY_KIB", 65_536)
+    password_parallelism: Annotated[int, _range(1, 16)] = _env("CRM_PASSWORD_PARALLELISM", 4)
+    db_pool_size: Annotated[int, _range(1, 100)] = _env("CRM_DB_POOL_SIZE", 10)
+    db_max_overflow: Annotated[int, _range(0, 100)] = _env("CRM_DB_MAX_OVERFLOW", 5)
+    bootstrap_admin_email: str | None = _env("CRM_BOOTSTRAP_ADMIN_EMAIL", None)
+    bootstrap_admin_password: str | None = _env("CRM_BOOTSTRAP_ADMIN_PASSWORD", None)
+    bootstrap_admin_name: str = _env("CRM_BOOTSTRAP_ADMIN_NAME", "Administrator")
+    log_level: LogLevel = _env("CRM_LOG_LEVEL", "INFO")
+    # Production logs JSON instead (see _PRODUCTION_DEFAULTS).
+    log_format: Literal["json", "console"] = _env("CRM_LOG_FORMAT", "console")
+    otlp_endpoint: str | None = _env("CRM_OTLP_ENDPOINT", None)
+    shutdown_delay_seconds: Annotated[int, _range(0, 120)] = _env("CRM_SHUTDOWN_DELAY_SECONDS", 2)
+    shutdown_drain_seconds: Annotated[int, _range(1, 600)] = _env("CRM_SHUTDOWN_DRAIN_SECONDS", 20)
+    # Unset: <data_dir>/photos.
+    photo_dir: Path | None = _env("CRM_PHOTO_DIR", None)
+    photo_max_bytes: Annotated[int, _range(1024, 100 * 1024 * 1024)] = _env("CRM_PHOTO_MAX_BYTES", 5 * 1024 * 1024)
+    photo_max_pixels: Annotated[int, _range(10_000, 200_000_000)] = _env("CRM_PHOTO_MAX_PIXELS", 40_000_000)
+    photo_url_lifetime_seconds: Annotated[int, _range(10, 7 * 24 * 3600)] = _env("CRM_PHOTO_URL_LIFETIME_SECONDS", 900)
+    s3_bucket: str | None = _env("CRM_S3_BUCKET", None)
+    s3_prefix: str = _env("CRM_S3_PREFIX", "")
+    s3_endpoint_url: str | None = _env("CRM_S3_ENDPOINT_URL", None)
+    # Unset: AWS_REGION, else botocore's own resolution.
+    s3_region: str | None = _env("CRM_S3_REGION", None)
+    trusted_proxies: tuple[str, ...] = _env("CRM_TRUSTED_PROXIES", ())
+    oidc_providers: str = _env("CRM_OIDC_PROVIDERS", "")
     # Access-token signing keys as (key id, secret), newest first; empty: one key derived from secret_key.
-    jwt_keys: tuple[tuple[str, str], ...] = ()
-    extra: Mapping[str, str] = field(default_factory=dict)
+    jwt_keys: tuple[tuple[str, str], ...] = _env("CRM_JWT_KEYS", ())
+
+    # The access tokens' audience is not configurable: only this service accepts its tokens.
+    token_audience: ClassVar[str] = "crm-api"
 
     @property
     def is_production(self) -> bool:
@@ -79,63 +103,41 @@ class Settings:
     def local_photo_dir(self) -> Path:
         return self.photo_dir or self.data_dir / "photos"
 
+    @property
+    def access_token_lifetime(self) -> timedelta:
+        return timedelta(minutes=self.access_token_minutes)
+
+    @property
+    def refresh_token_lifetime(self) -> timedelta:
+        return timedelta(days=self.refresh_token_days)
+
+    @property
+    def session_lifetime(self) -> timedelta:
+        return timedelta(days=self.session_days)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed."""
+        return msgspec.structs.replace(self, **changes)
+
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        reader = _Reader(env)
-        environment = reader.choice("CRM_ENV", ("development", "test", "production"), "development")
-        data_dir = Path(reader.text("CRM_DATA_DIR", "var"))
-        port = reader.integer("PORT", 8000, minimum=1, maximum=65535)
-        settings = cls(
-            environment=environment,  # type: ignore[arg-type]  # checked by choice()
-            database_url=reader.optional("DATABASE_URL"),
-            secret_key=reader.optional("SECRET_KEY") or _development_secret(environment, data_dir),
-            host=reader.text("CRM_HOST", "0.0.0.0" if environment == "production" else "127.0.0.1"),  # noqa: S104
-            port=port,
-            workers=reader.integer("CRM_WORKERS", 1, minimum=1, maximum=64),
-            data_dir=data_dir,
-            public_url=reader.text("CRM_PUBLIC_URL", f"http://127.0.0.1:{port}").rstrip("/"),
-            cors_origins=tuple(
-                origin.strip() for origin in reader.text("CRM_CORS_ORIGINS", "").split(",") if origin.strip()
-            ),
-            access_token_lifetime=timedelta(
-                minutes=reader.integer("CRM_ACCESS_TOKEN_MINUTES", 15, minimum=1, maximum=60)
-            ),
-            refresh_token_lifetime=timedelta(days=reader.integer("CRM_REFRESH_TOKEN_DAYS", 14, minimum=1, maximum=90)),
-            session_lifetime=timedelta(days=reader.integer("CRM_SESSION_DAYS", 30, minimum=1, maximum=365)),
-            token_issuer=reader.text("CRM_TOKEN_ISSUER", "crm"),
-            password_time_cost=reader.integer("CRM_PASSWORD_TIME_COST", 3, minimum=1, maximum=10),
-            password_memory_kib=reader.integer("CRM_PASSWORD_MEMORY_KIB", 65_536, minimum=8, maximum=1_048_576),
-            password_parallelism=reader.integer("CRM_PASSWORD_PARALLELISM", 4, minimum=1, maximum=16),
-            db_pool_size=reader.integer("CRM_DB_POOL_SIZE", 10, minimum=1, maximum=100),
-            db_max_overflow=reader.integer("CRM_DB_MAX_OVERFLOW", 5, minimum=0, maximum=100),
-            bootstrap_admin_email=reader.optional("CRM_BOOTSTRAP_ADMIN_EMAIL"),
-            bootstrap_admin_password=reader.optional("CRM_BOOTSTRAP_ADMIN_PASSWORD"),
-            bootstrap_admin_name=reader.text("CRM_BOOTSTRAP_ADMIN_NAME", "Administrator"),
-            log_level=reader.choice("CRM_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
-            log_format=reader.choice(  # type: ignore[arg-type]  # checked by choice()
-                "CRM_LOG_FORMAT", ("json", "console"), "json" if environment == "production" else "console"
-            ),
-            photo_dir=Path(photo_dir) if (photo_dir := reader.optional("CRM_PHOTO_DIR")) else None,
-            photo_max_bytes=reader.integer(
-                "CRM_PHOTO_MAX_BYTES", 5 * 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024
-            ),
-            photo_max_pixels=reader.integer("CRM_PHOTO_MAX_PIXELS", 40_000_000, minimum=10_000, maximum=200_000_000),
-            photo_url_lifetime_seconds=reader.integer(
-                "CRM_PHOTO_URL_LIFETIME_SECONDS", 900, minimum=10, maximum=7 * 24 * 3600
-            ),
-            s3_bucket=reader.optional("CRM_S3_BUCKET"),
-            s3_prefix=reader.text("CRM_S3_PREFIX", ""),
-            s3_endpoint_url=reader.optional("CRM_S3_ENDPOINT_URL"),
-            s3_region=reader.optional("CRM_S3_REGION") or reader.optional("AWS_REGION"),
-            trusted_proxies=reader.items("CRM_TRUSTED_PROXIES"),
-            otlp_endpoint=reader.optional("CRM_OTLP_ENDPOINT"),
-            shutdown_delay_seconds=reader.integer("CRM_SHUTDOWN_DELAY_SECONDS", 2, minimum=0, maximum=120),
-            shutdown_drain_seconds=reader.integer("CRM_SHUTDOWN_DRAIN_SECONDS", 20, minimum=1, maximum=600),
-            oidc_providers=reader.text("CRM_OIDC_PROVIDERS", ""),
-            jwt_keys=reader.key_list("CRM_JWT_KEYS"),
-            extra={key: value for key, value in env.items() if key.startswith("CRM_")},
-        )
+        raw = _variables(env)
+        if raw.get("CRM_ENV") == "production":
+            for name, value in _PRODUCTION_DEFAULTS.items():
+                raw.setdefault(name, value)
+        if "PORT" in raw:
+            raw.setdefault("CRM_PUBLIC_URL", f"http://127.0.0.1:{raw['PORT']}")
+        if "AWS_REGION" in env:
+            raw.setdefault("CRM_S3_REGION", env["AWS_REGION"].strip() or None)
+        try:
+            settings = msgspec.convert(raw, cls, strict=False, dec_hook=_decode_path)
+        except msgspec.ValidationError as error:
+            raise SettingsError(_name_the_variable(str(error), raw)) from None
+        changes: dict[str, Any] = {"public_url": settings.public_url.rstrip("/")}
+        if not settings.secret_key:
+            changes["secret_key"] = _development_secret(settings.environment, settings.data_dir)
+        settings = settings.replace(**changes)
         settings.check()
         return settings
 
@@ -165,6 +167,54 @@ class Settings:
             raise SettingsError("Refusing to start in production: " + "; ".join(problems) + ".")
 
 
+# Defaults that differ in production (``CRM_ENV=production``).
+_PRODUCTION_DEFAULTS = {"CRM_HOST": "0.0.0.0", "CRM_LOG_FORMAT": "json"}  # noqa: S104
+_LISTS = frozenset({"CRM_CORS_ORIGINS", "CRM_TRUSTED_PROXIES"})
+_NAMES = frozenset(field.encode_name for field in msgspec.structs.fields(Settings))
+
+
+def _variables(env: Mapping[str, str]) -> dict[str, Any]:
+    """The settings' variables that are set; an empty value counts as unset. Comma-separated lists split."""
+    raw: dict[str, Any] = {}
+    for name in _NAMES:
+        value = env.get(name, "").strip()
+        if not value:
+            continue
+        if name in _LISTS:
+            raw[name] = [item.strip() for item in value.split(",") if item.strip()]
+        elif name == "CRM_JWT_KEYS":
+            raw[name] = _key_list(name, value)
+        else:
+            raw[name] = value
+    return raw
+
+
+def _key_list(name: str, value: str) -> list[tuple[str, str]]:
+    """``id=secret,id=secret``: named secrets, newest first."""
+    keys = []
+    for item in (item.strip() for item in value.split(",")):
+        key_id, _, secret = item.partition("=")
+        if not key_id or len(secret) < MIN_SECRET_LENGTH:
+            raise SettingsError(f"{name} must be id=secret pairs with secrets of {MIN_SECRET_LENGTH}+ characters.")
+        keys.append((key_id.strip(), secret.strip()))
+    return keys
+
+
+def _decode_path(kind: type, value: Any) -> Any:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(kind)
+
+
+def _name_the_variable(message: str, raw: Mapping[str, Any]) -> str:
+    """msgspec says ``Expected `int` <= 65535 - at `$.PORT` ``; say ``PORT: expected `int` <= 65535, not '70000'.``"""
+    found = re.fullmatch(r"(?s)(.*) - at `\$\.(\w+)`", message)
+    if found is None:
+        return message
+    problem, name = found.groups()
+    return f"{name}: {problem[:1].lower()}{problem[1:]}, not {raw.get(name)!r}."
+
+
 def _development_secret(environment: str, data_dir: Path) -> str:
     """Outside production, a random secret kept in the data folder, so tokens survive restarts."""
     if environment == "production":
@@ -177,47 +227,3 @@ def _development_secret(environment: str, data_dir: Path) -> str:
     path.write_text(secret)
     path.chmod(0o600)
     return secret
-
-
-class _Reader:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = env
-
-    def optional(self, name: str) -> str | None:
-        value = self._env.get(name, "").strip()
-        return value or None
-
-    def text(self, name: str, default: str) -> str:
-        return self.optional(name) or default
-
-    def integer(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
-        raw = self.optional(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise SettingsError(f"{name} must be a whole number, not {raw!r}.") from None
-        if not minimum <= value <= maximum:
-            raise SettingsError(f"{name} must be between {minimum} and {maximum}, not {value}.")
-        return value
-
-    def items(self, name: str) -> tuple[str, ...]:
-        """A comma-separated list."""
-        return tuple(item.strip() for item in self.text(name, "").split(",") if item.strip())
-
-    def key_list(self, name: str) -> tuple[tuple[str, str], ...]:
-        """``id=secret,id=secret``: named secrets, newest first."""
-        keys = []
-        for item in self.items(name):
-            key_id, _, secret = item.partition("=")
-            if not key_id or len(secret) < MIN_SECRET_LENGTH:
-                raise SettingsError(f"{name} must be id=secret pairs with secrets of {MIN_SECRET_LENGTH}+ characters.")
-            keys.append((key_id.strip(), secret.strip()))
-        return tuple(keys)
-
-    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
-        value = self.text(name, default)
-        if value not in choices:
-            raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
-        return value

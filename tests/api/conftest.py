@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -51,7 +51,7 @@ def settings(database_url: str, photo_dir: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def base_url(settings: Settings) -> Iterator[str]:
-    with serve_in_thread(lambda url: create_app(replace(settings, public_url=url))) as url:
+    with serve_in_thread(lambda url: create_app(settings.replace(public_url=url))) as url:
         yield url
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -21,7 +20,7 @@ def no_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     settings = make_settings(f"postgresql://postgres@127.0.0.1:{port}/gone", tmp_path_factory.mktemp("photos"))
-    with serve_in_thread(lambda url: create_app(replace(settings, public_url=url))) as url:
+    with serve_in_thread(lambda url: create_app(settings.replace(public_url=url))) as url:
         yield url
 
 

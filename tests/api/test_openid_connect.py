@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -34,11 +33,10 @@ def provider() -> Iterator[RunningProvider]:
 
 @pytest.fixture(scope="module")
 def oidc_base_url(settings: Settings, provider: RunningProvider) -> Iterator[str]:
-    configured = replace(
-        settings,
+    configured = settings.replace(
         oidc_providers=json.dumps([{"name": "mock", "issuer": provider.issuer, "client_id": CLIENT_ID}]),
     )
-    with serve_in_thread(lambda url: create_app(replace(configured, public_url=url))) as url:
+    with serve_in_thread(lambda url: create_app(configured.replace(public_url=url))) as url:
         yield url
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import socket
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import boto3
@@ -42,13 +41,13 @@ def moto_url() -> Iterator[str]:
 
 def s3_settings(database_url: str, photo_dir: Path, endpoint: str) -> Settings:
     settings = make_settings(database_url, photo_dir)
-    return replace(settings, s3_bucket=BUCKET, s3_prefix="crm/", s3_endpoint_url=endpoint, s3_region=REGION)
+    return settings.replace(s3_bucket=BUCKET, s3_prefix="crm/", s3_endpoint_url=endpoint, s3_region=REGION)
 
 
 @pytest.fixture(scope="module")
 def s3_base_url(database_url: str, moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = s3_settings(database_url, tmp_path_factory.mktemp("unused"), moto_url)
-    with serve_in_thread(lambda url: create_app(replace(settings, public_url=url))) as url:
+    with serve_in_thread(lambda url: create_app(settings.replace(public_url=url))) as url:
         yield url
 
 
@@ -61,7 +60,7 @@ def s3_down_base_url(database_url: str, tmp_path_factory: pytest.TempPathFactory
     with pytest.MonkeyPatch.context() as environment:
         environment.setenv("AWS_ACCESS_KEY_ID", "test-access-key")
         environment.setenv("AWS_SECRET_ACCESS_KEY", "test-secret-key")
-        with serve_in_thread(lambda url: create_app(replace(settings, public_url=url))) as url:
+        with serve_in_thread(lambda url: create_app(settings.replace(public_url=url))) as url:
             yield url
 
 

@@ -7,7 +7,7 @@ Two replicas on the test database: the suite's server, and one that sits behind 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -48,7 +48,7 @@ def proxied_replica(settings: Settings) -> Iterator[Replica]:
     clock = ManualClock(datetime.now(UTC))
 
     def make_app(url: str) -> object:
-        container = build_container(replace(settings, public_url=url, trusted_proxies=("127.0.0.1/32",)))
+        container = build_container(settings.replace(public_url=url, trusted_proxies=("127.0.0.1/32",)))
         container.clock.override(clock)
         # Without a pool, no connection outlives the server's event loop; and with no engine handed over,
         # this second app in the process does not register the pool metrics a second time.

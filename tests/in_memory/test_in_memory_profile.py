@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -34,7 +33,7 @@ def base_url() -> Iterator[str]:
         bootstrap_admin_password=PASSWORD,
         bootstrap_admin_name="Root",
     )
-    with serve_in_thread(lambda url: create_app(replace(settings, public_url=url), in_memory=True)) as url:
+    with serve_in_thread(lambda url: create_app(settings.replace(public_url=url), in_memory=True)) as url:
         yield url
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -44,8 +43,8 @@ def collector() -> Iterator[str]:
 
 def test_spans_are_exported_to_the_configured_endpoint(database_url: str, tmp_path: Path, collector: str) -> None:
     Collector.received.clear()
-    traced = replace(make_settings(database_url, tmp_path), otlp_endpoint=collector)
-    with serve_in_thread(lambda url: create_app(replace(traced, public_url=url))) as base_url:
+    traced = make_settings(database_url, tmp_path).replace(otlp_endpoint=collector)
+    with serve_in_thread(lambda url: create_app(traced.replace(public_url=url))) as base_url:
         assert httpx.get(f"{base_url}/api/v1/auth/providers").status_code == 200
     # Stopping the server shut the tracer provider down, which flushed the batch.
     paths = {path for path, _ in Collector.received}

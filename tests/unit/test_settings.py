@@ -77,3 +77,23 @@ def test_lists_and_rotation_keys(tmp_path: Path) -> None:
     )
     assert settings.cors_origins == ("https://crm.example.com", "https://admin.example.com")
     assert [key_id for key_id, _ in settings.jwt_keys] == ["new", "old"]
+
+
+def test_defaults_that_follow_other_variables(tmp_path: Path) -> None:
+    settings = Settings.from_environment(
+        {"CRM_DATA_DIR": str(tmp_path), "PORT": "9000", "AWS_REGION": "eu-west-1", "CRM_HOST": " ", "CRM_UNKNOWN": "x"}
+    )
+    assert settings.public_url == "http://127.0.0.1:9000"
+    assert settings.s3_region == "eu-west-1"
+    # An empty value counts as unset; unknown CRM_* variables are ignored.
+    assert settings.host == "127.0.0.1"
+    explicit = Settings.from_environment(
+        {"CRM_DATA_DIR": str(tmp_path), "CRM_PUBLIC_URL": "https://crm.example.com/", "CRM_S3_REGION": "us-east-2"}
+    )
+    assert explicit.public_url == "https://crm.example.com"
+    assert explicit.s3_region == "us-east-2"
+
+
+def test_a_refusal_names_the_variable_and_the_value(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"^CRM_WORKERS: expected `int` <= 64, not '65'\.$"):
+        Settings.from_environment({"CRM_DATA_DIR": str(tmp_path), "CRM_WORKERS": "65"})
