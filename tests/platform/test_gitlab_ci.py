@@ -126,10 +126,13 @@ def test_lint_and_test_use_the_makefile(preview: dict[str, Any]) -> None:
     assert preview["lint"]["stage"] == "lint"
     assert preview["lint"]["script"] == ["make lint"]
     assert preview["test"]["stage"] == "test"
-    assert preview["test"]["script"] == ["make test"]
-    # gitlab-ci-local (tests/platform) needs Node.js and npm in the test job's image.
+    assert preview["test"]["script"][-1] == "make test"
+    # gitlab-ci-local (tests/platform) needs Node.js and npm in the test job's image, and kubectl (rendering the
+    # overlays) is installed before the tests, its download checked against the published checksum.
     assert "$APT_PACKAGES" in script(preview["test"])
-    assert set(preview["test"]["variables"]["APT_PACKAGES"].split()) >= {"make", "nodejs", "npm"}
+    assert set(preview["test"]["variables"]["APT_PACKAGES"].split()) >= {"make", "nodejs", "npm", "curl"}
+    assert "sha256sum --check" in script(preview["test"])
+    assert "install -m 0755 kubectl /usr/local/bin/kubectl" in script(preview["test"])
 
 
 def test_tests_get_postgresql_and_minio_as_services(preview: dict[str, Any]) -> None:

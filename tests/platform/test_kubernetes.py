@@ -15,8 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.platform.conftest import DEPLOY, OVERLAYS, Rendered, environment_tool, rendered_overlay
-from tests.platform.kustomize import render
+from tests.platform.conftest import DEPLOY, OVERLAYS, Rendered, environment_tool, render, rendered_overlay
 
 # The oldest version the manifests rely on (the kubelet's preStop sleep action is on by default from 1.30) and the
 # version the toolbox names as current.
@@ -303,3 +302,20 @@ def test_service_monitor_component_scrapes_the_service(tmp_path: Path) -> None:
     assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
     with pytest.raises(kubernetes_validate.SchemaNotFoundError):
         kubernetes_validate.validate(monitor, "1.33.0", strict=True)
+
+
+def test_image_with_tag_and_digest_as_the_pipeline_sets_it(tmp_path: Path) -> None:
+    """`kustomize edit set image crm=REPO:SHA@DIGEST` (the deploy job) gives REPO:SHA@DIGEST in every pod."""
+    digest = "sha256:" + "0123456789abcdef" * 4
+    kustomization = {
+        "resources": [os.path.relpath(DEPLOY / "overlays" / "staging", tmp_path)],
+        "images": [{"name": "registry.gitlab.com/example/crm-service", "newTag": "abc123", "digest": digest}],
+    }
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    images = {
+        container["image"]
+        for resource in render(tmp_path)
+        if resource["kind"] in {"Deployment", "Job"}
+        for container in resource["spec"]["template"]["spec"]["containers"]
+    }
+    assert images == {f"registry.gitlab.com/example/crm-service:abc123@{digest}"}
