@@ -66,3 +66,30 @@ def assert_problem(response: httpx.Response, status: int, field: str | None = No
     if field is not None:
         assert field in {error["field"] for error in body["errors"]}, body
     return body
+
+
+def walk_pages(user: SignedIn, url: str) -> list[dict[str, Any]]:
+    """Follow ``Link: <…>; rel="next"`` from ``url`` to the last page; returns every page's body.
+
+    Each page's ``next_cursor`` and ``Link`` header must agree, and the next link must keep the query of ``url``
+    (its limit, sort or search) and add the cursor."""
+    first_query = set(httpx.URL(url).params.multi_items())
+    pages: list[dict[str, Any]] = []
+    next_url: str | None = url
+    while next_url is not None:
+        response = user.get(next_url)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        pages.append(body)
+        link = response.headers.get("link")
+        if body["next_cursor"] is None:
+            assert link is None
+            next_url = None
+        else:
+            assert link is not None and link.endswith('>; rel="next"')
+            next_url = link[1 : link.index(">")]
+            target = httpx.URL(next_url)
+            assert target.path == httpx.URL(url).path
+            assert first_query <= set(target.params.multi_items())
+            assert target.params["cursor"] == body["next_cursor"]
+    return pages

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import Accounts
-from tests.api.helpers import SignedIn, assert_problem
+from tests.api.helpers import SignedIn, assert_problem, walk_pages
 
 ADA = {
     "id": "C-0001",
@@ -174,21 +174,9 @@ def _ids(response: httpx.Response) -> list[str]:
 def test_pages_follow_the_cursor_and_the_link_header(clerk: SignedIn) -> None:
     for number in range(7):
         create(clerk, id=f"P-{number}", name=f"Name {number}", email=None)
-    seen: list[str] = []
-    url: str | None = "/api/v1/customers?limit=3&sort=id"
-    while url:
-        response = clerk.get(url)
-        seen += _ids(response)
-        body = response.json()
-        link = response.headers.get("link")
-        if body["next_cursor"] is None:
-            assert link is None
-            url = None
-        else:
-            assert link is not None and link.endswith('>; rel="next"')
-            url = link[1 : link.index(">")]
-            assert "cursor=" in url and "limit=3" in url and "sort=id" in url
-    assert seen == [f"P-{number}" for number in range(7)]
+    pages = walk_pages(clerk, "/api/v1/customers?limit=3&sort=id")
+    assert [len(page["items"]) for page in pages] == [3, 3, 1]
+    assert [item["id"] for page in pages for item in page["items"]] == [f"P-{number}" for number in range(7)]
 
 
 def test_pages_are_stable_while_customers_come_and_go(clerk: SignedIn) -> None:
@@ -248,9 +236,7 @@ def test_list_parameters_are_checked(clerk: SignedIn) -> None:
         "colour=blue",
         "cursor=WyItaWQiLCJ4Il0",
     ):
-        response = clerk.get(f"/api/v1/customers?{query}")
-        assert response.status_code in (400, 422), query
-        assert_problem(response, response.status_code)
+        assert_problem(clerk.get(f"/api/v1/customers?{query}"), 400)
 
 
 def test_a_cursor_only_works_with_its_own_sort_order(clerk: SignedIn) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.api.helpers import SignedIn, assert_problem
+from tests.api.helpers import SignedIn, assert_problem, walk_pages
 from tests.api.test_photos import image_bytes
 
 HISTORY = "/api/v1/customers/C-1/history"
@@ -97,25 +97,9 @@ def test_pages_follow_the_cursor_and_the_link_header(clerk: SignedIn) -> None:
     for number in range(6):
         _patch(clerk, notes=f"note {number}")
 
-    notes: list[str] = []
-    url: str | None = f"{HISTORY}?limit=3"
-    pages = 0
-    while url is not None:
-        response = clerk.get(url)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        pages += 1
-        assert len(body["items"]) <= 3
-        notes += [item["changes"][-1]["new"] for item in body["items"]]
-        link = response.headers.get("link")
-        if body["next_cursor"] is None:
-            assert link is None
-            url = None
-        else:
-            assert link is not None and link.endswith('>; rel="next"')
-            url = link[1 : link.index(">")]
-            assert url.startswith(HISTORY) and "limit=3" in url and "cursor=" in url
-    assert pages == 3
+    pages = walk_pages(clerk, f"{HISTORY}?limit=3")
+    assert [len(page["items"]) for page in pages] == [3, 3, 1]
+    notes = [item["changes"][-1]["new"] for page in pages for item in page["items"]]
     assert notes == [f"note {number}" for number in reversed(range(6))] + ["ada@example.com"]
 
 
@@ -129,9 +113,7 @@ def test_paging_parameters_are_checked(clerk: SignedIn) -> None:
     assert cursor is not None
     assert_problem(clerk.get(f"/api/v1/customers/C-2/history?cursor={cursor}"), 400)
     for query in ("limit=0", "limit=101", "limit=abc", "cursor=not-a-cursor", "cursor=WyJDLTEiLCJ4IiwiMSJd", "x=1"):
-        response = clerk.get(f"{HISTORY}?{query}")
-        assert response.status_code in (400, 422), query
-        assert_problem(response, response.status_code)
+        assert_problem(clerk.get(f"{HISTORY}?{query}"), 400)
 
 
 def test_a_deleted_customers_history_stays_readable(clerk: SignedIn, admin: SignedIn) -> None:

@@ -43,7 +43,7 @@ def test_malformed_json_is_400_and_wrong_content_type_is_415(clerk: SignedIn) ->
     nested = clerk.post(
         "/api/v1/customers", content=b"[" * 100_000 + b"]" * 100_000, headers={"Content-Type": "application/json"}
     )
-    assert nested.status_code in (400, 413, 422)
+    assert_problem(nested, 400)
     assert clerk.get("/api/v1/customers").json()["items"] == []
 
 
