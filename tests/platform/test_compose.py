@@ -20,11 +20,7 @@ def services() -> dict[str, dict[str, Any]]:
     return result
 
 
-def test_services(services: dict[str, dict[str, Any]]) -> None:
-    assert set(services) == {"postgres", "minio", "minio-bucket", "migrate", "crm"}
-    assert services["postgres"]["image"].split("/")[-1].startswith("postgres:16")
-    assert "minio/minio:RELEASE." in services["minio"]["image"]
-    assert "minio/mc:RELEASE." in services["minio-bucket"]["image"]
+def test_every_image_is_pinned(services: dict[str, dict[str, Any]]) -> None:
     for service in services.values():
         tag = service["image"].rpartition(":")[2]
         assert tag and tag != "latest", service["image"]

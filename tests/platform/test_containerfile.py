@@ -65,15 +65,6 @@ def test_hadolint_passes() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_hadolint_fails_on_findings(tmp_path: Path) -> None:
-    """The control for the test above: an untagged base image and a root user are findings."""
-    bad = tmp_path / "Containerfile"
-    bad.write_text("FROM python\nUSER root\nRUN pip install uv\nCMD crm serve\n")
-    result = subprocess.run([str(environment_tool("hadolint")), str(bad)], capture_output=True, text=True, check=False)
-    assert result.returncode != 0
-    assert "DL3006" in result.stdout  # always tag the version of an image explicitly
-
-
 def test_multi_stage_on_one_slim_python_base(stages: list[Stage]) -> None:
     assert [stage.name for stage in stages] == ["builder", "runtime"]
     assert stages[0].base == stages[1].base == "${PYTHON_IMAGE}"  # the venv links to the base's interpreter
@@ -103,12 +94,6 @@ def test_environment_suits_a_read_only_root(stages: list[Stage]) -> None:
     for setting in ("PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", "HOME=/tmp", "TMPDIR=/tmp"):
         assert setting in environment, setting
     assert 'PATH="/app/.venv/bin:' in environment
-
-
-def test_oci_labels(stages: list[Stage]) -> None:
-    labels = " ".join(stages[-1].all("LABEL"))
-    for key in ("title", "description", "version", "revision", "created", "source", "licenses"):
-        assert f"org.opencontainers.image.{key}=" in labels, key
 
 
 def test_builder_installs_only_locked_runtime_dependencies(stages: list[Stage]) -> None:
