@@ -53,6 +53,15 @@ ci-tools: ## Install gitlab-ci-local (pinned, npm) into .tools/node for the pipe
 test: lint ci-tools ## Static checks, then the whole test suite
 	$(RUN) pytest $(PYTEST_ARGS)
 
+# The core's tests: unit tests, the in-memory profile, the contract suite on its in-memory backend, and the photo
+# pipeline's own tests. No database, no server processes: seconds, for the edit-test loop.
+FAST_TESTS := tests/unit tests/in_memory tests/contract tests/photos/test_images.py tests/photos/test_signing.py \
+	tests/photos/test_memory_storage.py tests/photos/test_sweep.py
+
+.PHONY: test-fast
+test-fast: install ## Unit and in-memory contract tests only (no PostgreSQL needed)
+	$(RUN) pytest $(FAST_TESTS) -m "not database and not timing" $(PYTEST_ARGS)
+
 # Containers, for those with podman or docker (see compose.yaml and docs/deployment.md).
 ENGINE ?= $(shell command -v podman 2>/dev/null || command -v docker 2>/dev/null)
 COMPOSE ?= $(ENGINE) compose

@@ -13,7 +13,7 @@ from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from tests.contract.builders import Backend
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.database)])
 def backend(request: pytest.FixtureRequest) -> Backend:
     if request.param == "memory":
         store = InMemoryStore()

@@ -23,7 +23,7 @@ TIGHT = ThrottleRule("account-client:ada@example.com|198.51.100.7", 3, WINDOW)
 LOOSE = ThrottleRule("client:198.51.100.7", 5, timedelta(minutes=10))
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.database)])
 def throttle(request: pytest.FixtureRequest) -> SignInThrottle:
     if request.param == "memory":
         return InMemorySignInThrottle()
@@ -114,6 +114,7 @@ async def test_concurrent_failures_are_all_counted(throttle: SignInThrottle) -> 
     assert await retry_after(throttle, [ThrottleRule(rule.key, 21, WINDOW)], timedelta(0)) is None
 
 
+@pytest.mark.database
 async def test_postgres_deletes_rows_whose_window_ended_long_ago(clean_database: AsyncEngine) -> None:
     throttle = SqlSignInThrottle(clean_database, retention=timedelta(hours=1), cleanup_one_in=1)
     old, recent = ThrottleRule("old", 3, WINDOW), ThrottleRule("recent", 3, WINDOW)
