@@ -97,10 +97,10 @@ class ListUsers:
         self,
         actor: Actor,
         *,
-        limit: int,
-        cursor: str | None = None,
         search: str | None = None,
         is_admin: bool | None = None,
+        limit: int,
+        cursor: str | None = None,
     ) -> Page[User]:
         require_admin(actor)
         after = None

@@ -13,7 +13,6 @@ opens another to write, before the first ends, waits for itself: use cases never
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Self
 
 from adapters.memory.customer_history import InMemoryCustomerHistory
@@ -39,12 +38,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.sign_in_sessions = InMemorySignInSessionRepository(self._transaction)
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _leave(self, error: BaseException | None) -> None:
         transaction, self._transaction = self._transaction, None
         if transaction is not None:
             transaction.rollback()

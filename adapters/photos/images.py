@@ -23,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -30,6 +32,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from adapters.system.cpus import available_cpus
 from application.photos import JPEG, PNG, WEBP, PhotoLimits, PhotoTooLarge, UnreadableImage, UnsupportedImage
 from application.ports.photos import ImageProcessor, PreparedPhoto
+from domain.errors import DomainError
 
 # Pillow format names -> the content type stored. MPO is a JPEG with extra frames (many cameras).
 _FORMATS: Final = {"JPEG": JPEG, "MPO": JPEG, "PNG": PNG, "WEBP": WEBP}
@@ -93,44 +96,32 @@ def prepare_photo(data: bytes, limits: PhotoLimits, *, jpeg_quality: int = 85, w
     _check_size(data, limits)
     image = _open(data, limits)
     try:
-        content_type = _FORMATS[str(image.format)]
-        if content_type == JPEG:
-            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when that still covers what is kept.
-            image.draft(None, (limits.max_dimension, limits.max_dimension))
-        image.load()
-        picture = ImageOps.exif_transpose(image)
-        picture = _normalise(picture, content_type)
-        picture.thumbnail((limits.max_dimension, limits.max_dimension), Image.Resampling.LANCZOS)
-        thumbnail = picture.copy()
-        thumbnail.thumbnail((limits.thumbnail_size, limits.thumbnail_size), Image.Resampling.LANCZOS)
-        return PreparedPhoto(
-            image=_encode(picture, content_type, jpeg_quality, webp_quality),
-            thumbnail=_encode(thumbnail, content_type, jpeg_quality, webp_quality),
-            content_type=content_type,
-        )
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise _too_many_pixels(limits) from error
-    except MemoryError:
-        raise
-    except Exception as error:
-        # Pillow reports damaged data with many exception types (OSError "image file is truncated",
-        # SyntaxError, ValueError, struct.error, EOFError...): all mean the same to the uploader.
-        raise UnreadableImage(UNREADABLE) from error
+        with _decoding_errors(limits):
+            content_type = _FORMATS[str(image.format)]
+            if content_type == JPEG:
+                # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when that still covers what is kept.
+                image.draft(None, (limits.max_dimension, limits.max_dimension))
+            image.load()
+            picture = ImageOps.exif_transpose(image)
+            picture = _normalise(picture, content_type)
+            picture.thumbnail((limits.max_dimension, limits.max_dimension), Image.Resampling.LANCZOS)
+            thumbnail = picture.copy()
+            thumbnail.thumbnail((limits.thumbnail_size, limits.thumbnail_size), Image.Resampling.LANCZOS)
+            return PreparedPhoto(
+                image=_encode(picture, content_type, jpeg_quality, webp_quality),
+                thumbnail=_encode(thumbnail, content_type, jpeg_quality, webp_quality),
+                content_type=content_type,
+            )
     finally:
         image.close()
 
 
 def _open(data: bytes, limits: PhotoLimits) -> Image.Image:
-    try:
-        image = Image.open(io.BytesIO(data), formats=_DECODERS)
-    except UnidentifiedImageError as error:
-        raise UnsupportedImage(UNSUPPORTED) from error
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise _too_many_pixels(limits) from error
-    except MemoryError:
-        raise
-    except Exception as error:
-        raise UnreadableImage(UNREADABLE) from error
+    with _decoding_errors(limits):
+        try:
+            image = Image.open(io.BytesIO(data), formats=_DECODERS)
+        except UnidentifiedImageError as error:
+            raise UnsupportedImage(UNSUPPORTED) from error
     width, height = image.size
     if image.format not in _FORMATS:
         image.close()
@@ -142,6 +133,23 @@ def _open(data: bytes, limits: PhotoLimits) -> Image.Image:
         image.close()
         raise _too_many_pixels(limits)
     return image
+
+
+@contextmanager
+def _decoding_errors(limits: PhotoLimits) -> Iterator[None]:
+    """What Pillow raises while reading an upload, as the uploader's error: too many pixels, or unreadable.
+
+    Pillow reports damaged data with many exception types (OSError "image file is truncated", SyntaxError,
+    ValueError, struct.error, EOFError...): all mean the same to the uploader. Running out of memory is ours.
+    """
+    try:
+        yield
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise _too_many_pixels(limits) from error
+    except (MemoryError, DomainError):
+        raise
+    except Exception as error:
+        raise UnreadableImage(UNREADABLE) from error
 
 
 def _too_many_pixels(limits: PhotoLimits) -> UnreadableImage:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -45,12 +44,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.sign_in_sessions = SqlSignInSessionRepository(connection)
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _leave(self, error: BaseException | None) -> None:
         connection, self._connection = self._connection, None
         if connection is None:
             return
@@ -59,13 +53,13 @@ class SqlUnitOfWork(UnitOfWork):
             # was never committed either.
             if connection.in_transaction():
                 await connection.rollback()
-        except Exception as error:
-            if exc is None or not is_database_unavailable(error):
+        except Exception as rollback_error:
+            if error is None or not is_database_unavailable(rollback_error):
                 raise
         finally:
             await connection.close()
-        if exc is not None and isinstance(exc, Exception) and is_database_unavailable(exc):
-            raise ServiceUnavailable(DATABASE_UNAVAILABLE) from exc
+        if isinstance(error, Exception) and is_database_unavailable(error):
+            raise ServiceUnavailable(DATABASE_UNAVAILABLE) from error
 
     def _entered(self) -> bool:
         return self._connection is not None

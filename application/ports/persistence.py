@@ -141,13 +141,17 @@ class UnitOfWork(ABC):
     @abstractmethod
     async def __aenter__(self) -> Self: ...
 
-    @abstractmethod
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None: ...
+    ) -> None:
+        await self._leave(exc)
+
+    @abstractmethod
+    async def _leave(self, error: BaseException | None) -> None:
+        """Roll back whatever was not committed and let go of the transaction; ``error`` ended the block, if any."""
 
     def __init__(self, *, read_only: bool = False) -> None:
         # A unit of work for reading has no transaction around its reads, so it has nothing to commit.
