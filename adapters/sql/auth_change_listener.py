@@ -109,7 +109,10 @@ class AuthChangeListener:
         """Return never; raise once the connection is lost or stops echoing pings."""
         while True:
             try:
-                await asyncio.wait_for(lost.wait(), timeout=self._ping_interval)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+                # arrives as its timeout fires, and aclose() would then wait for a listener that never stops.
+                async with asyncio.timeout(self._ping_interval):
+                    await lost.wait()
             except TimeoutError:
                 await self._ping(connection)
                 self._cache.heard_from_listener()
@@ -124,7 +127,8 @@ class AuthChangeListener:
         self._echo = (f"{_PING}{os.getpid()}:{self._pings}", echo)
         try:
             await connection.fetchval("SELECT pg_notify($1, $2)", CHANNEL, self._echo[0], timeout=self._timeout)
-            await asyncio.wait_for(echo.wait(), timeout=self._timeout)
+            async with asyncio.timeout(self._timeout):
+                await echo.wait()
         finally:
             self._echo = None
 
