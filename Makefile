@@ -55,8 +55,8 @@ test: lint ci-tools ## Static checks, then the whole test suite
 
 # The core's tests: unit tests, the in-memory profile, the contract suite on its in-memory backend, and the photo
 # pipeline's own tests. No database, no server processes: seconds, for the edit-test loop.
-FAST_TESTS := tests/unit tests/in_memory tests/contract tests/photos/test_images.py tests/photos/test_signing.py \
-	tests/photos/test_memory_storage.py tests/photos/test_sweep.py
+FAST_TESTS := tests/unit tests/service/in_memory tests/contract tests/adapters/photos/test_images.py tests/adapters/photos/test_signing.py \
+	tests/adapters/photos/test_memory_storage.py tests/adapters/photos/test_sweep.py
 
 .PHONY: test-fast
 test-fast: install ## Unit and in-memory contract tests only (no PostgreSQL needed)

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from tests.api.helpers import SignedIn, assert_problem, walk_pages
-from tests.api.test_photos import image_bytes
+from tests.service.api.helpers import SignedIn, assert_problem, walk_pages
+from tests.service.api.test_photos import image_bytes
 
 HISTORY = "/api/v1/customers/C-1/history"
 

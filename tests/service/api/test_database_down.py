@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from crm.app import create_app
-from tests.api.conftest import make_settings
-from tests.api.helpers import TOKEN_URL, assert_problem
-from tests.api.server import serve_in_thread
+from tests.service.api.conftest import make_settings
+from tests.service.api.helpers import TOKEN_URL, assert_problem
+from tests.service.api.server import serve_in_thread
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ from adapters.security.oidc import (
 )
 from application.ports.identity_providers import SignInProvider, VerifiedIdentity
 from domain.errors import InvalidGrant
-from tests.security.conftest import CLIENT_ID, RunningProvider, running_provider
+from tests.adapters.security.conftest import CLIENT_ID, RunningProvider, running_provider
 from tests.support.clock import ManualClock
 
 # The provider's authlib warns about its own deprecated APIs while it issues tokens: not ours to fix.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.helpers import SignedIn, assert_problem
+from tests.service.api.helpers import SignedIn, assert_problem
 
 
 def test_security_headers_and_request_id_on_every_response(client: httpx.Client, clerk: SignedIn) -> None:

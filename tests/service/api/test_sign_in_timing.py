@@ -8,8 +8,8 @@ import time
 import httpx
 import pytest
 
-from tests.api.conftest import Accounts
-from tests.api.helpers import TOKEN_URL, password_grant
+from tests.service.api.conftest import Accounts
+from tests.service.api.helpers import TOKEN_URL, password_grant
 
 # 12 + 12 failures from one address stays under the per-client throttle (30), and no account
 # gets more than 4 (the per-account-and-client limit is 5).

@@ -8,7 +8,7 @@ answered 429 with ``Retry-After`` as soon as the shared limit (ThrottlePolicy.pe
 from __future__ import annotations
 
 from application.throttle import ThrottlePolicy
-from tests.replicas.conftest import Accounts, Replica
+from tests.service.replicas.conftest import Accounts, Replica
 
 LIMIT = ThrottlePolicy().per_account_and_client
 WINDOW_SECONDS = int(ThrottlePolicy().window.total_seconds())

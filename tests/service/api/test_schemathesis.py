@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.api.helpers import SignedIn
+from tests.service.api.helpers import SignedIn
 
 MAX_EXAMPLES = "25"
 CONFIG = Path(__file__).with_name("schemathesis.toml")

@@ -20,8 +20,8 @@ from crm.container import Application, build_container
 from crm.settings import Settings
 from domain.sign_in import SYSTEM_OPERATOR
 from domain.users import User
-from tests.api.helpers import PASSWORD, SignedIn, sign_in
-from tests.api.server import serve_in_thread
+from tests.service.api.helpers import PASSWORD, SignedIn, sign_in
+from tests.service.api.server import serve_in_thread
 
 
 def make_settings(database_url: str, photo_dir: Path, public_url: str = "http://127.0.0.1") -> Settings:

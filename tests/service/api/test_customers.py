@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import Accounts
-from tests.api.helpers import SignedIn, assert_problem, walk_pages
+from tests.service.api.conftest import Accounts
+from tests.service.api.helpers import SignedIn, assert_problem, walk_pages
 
 ADA = {
     "id": "C-0001",

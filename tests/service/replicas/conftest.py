@@ -30,7 +30,7 @@ from application.users import NewUser
 from crm.container import Application, build_container
 from crm.settings import Settings
 from domain.sign_in import SYSTEM_OPERATOR
-from tests.api.helpers import PASSWORD, TOKEN_URL
+from tests.service.api.helpers import PASSWORD, TOKEN_URL
 
 SECRET_KEY = "replica-test-secret-" + "r" * 40
 START_TIMEOUT = 20.0

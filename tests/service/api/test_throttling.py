@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from crm.app import build_asgi_app
 from crm.container import build_container
 from crm.settings import Settings
-from tests.api.conftest import Accounts
-from tests.api.helpers import PASSWORD, TOKEN_URL, assert_problem, password_grant
-from tests.api.server import serve_in_thread
+from tests.service.api.conftest import Accounts
+from tests.service.api.helpers import PASSWORD, TOKEN_URL, assert_problem, password_grant
+from tests.service.api.server import serve_in_thread
 from tests.support.clock import ManualClock
 
 WRONG = "not the password, but long enough"

@@ -21,7 +21,7 @@ from domain.errors import InvalidInput
 from . import samples
 
 LIMITS = PhotoLimits()
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import asyncio
 import httpx
 import pytest
 
-from tests.api.conftest import Accounts
-from tests.api.helpers import PASSWORD, SignedIn, assert_problem, password_grant, sign_in
+from tests.service.api.conftest import Accounts
+from tests.service.api.helpers import PASSWORD, SignedIn, assert_problem, password_grant, sign_in
 
 NEW_PASSWORD = "a whole new passphrase 77"
 

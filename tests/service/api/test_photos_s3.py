@@ -16,9 +16,9 @@ from PIL import Image
 from crm.app import create_app
 from crm.container import Application
 from crm.settings import Settings
-from tests.api.conftest import Accounts, make_settings
-from tests.api.helpers import assert_problem, sign_in
-from tests.api.server import serve_in_thread
+from tests.service.api.conftest import Accounts, make_settings
+from tests.service.api.helpers import assert_problem, sign_in
+from tests.service.api.server import serve_in_thread
 
 BUCKET = "crm-photos-test"
 REGION = "us-east-1"

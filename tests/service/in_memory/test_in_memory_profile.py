@@ -15,8 +15,8 @@ from PIL import Image
 
 from crm.app import create_app
 from crm.settings import Settings
-from tests.api.helpers import PASSWORD, SignedIn, assert_problem, password_grant, sign_in
-from tests.api.server import serve_in_thread
+from tests.service.api.helpers import PASSWORD, SignedIn, assert_problem, password_grant, sign_in
+from tests.service.api.server import serve_in_thread
 
 ADMIN_EMAIL = "root@example.com"
 

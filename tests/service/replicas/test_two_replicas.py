@@ -24,8 +24,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.api.helpers import PASSWORD, TOKEN_URL
-from tests.replicas.conftest import Accounts, Listeners, Replica
+from tests.service.api.helpers import PASSWORD, TOKEN_URL
+from tests.service.replicas.conftest import Accounts, Listeners, Replica
 
 ME = "/api/v1/users/me"
 USERS = "/api/v1/users"  # admins only

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
-from tests.api.helpers import SignedIn, assert_problem
+from tests.service.api.helpers import SignedIn, assert_problem
 
 PHOTO_URL = "/api/v1/customers/C-1/photo"
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from crm.app import create_app
-from tests.api.conftest import make_settings
-from tests.api.server import serve_in_thread
+from tests.service.api.conftest import make_settings
+from tests.service.api.server import serve_in_thread
 
 
 class Collector(BaseHTTPRequestHandler):

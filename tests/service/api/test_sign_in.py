@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import jwt
 
-from tests.api.conftest import Accounts
-from tests.api.helpers import PASSWORD, TOKEN_URL, SignedIn, assert_problem, password_grant, sign_in
+from tests.service.api.conftest import Accounts
+from tests.service.api.helpers import PASSWORD, TOKEN_URL, SignedIn, assert_problem, password_grant, sign_in
 
 
 def refresh(client: httpx.Client, token: str) -> httpx.Response:

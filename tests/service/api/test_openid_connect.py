@@ -16,8 +16,8 @@ from crm.app import create_app
 from crm.container import Application
 from crm.settings import Settings
 from domain.sign_in import SYSTEM_OPERATOR
-from tests.api.server import serve_in_thread
-from tests.security.conftest import ALICE_CLAIMS, CLIENT_ID, RunningProvider, running_provider
+from tests.adapters.security.conftest import ALICE_CLAIMS, CLIENT_ID, RunningProvider, running_provider
+from tests.service.api.server import serve_in_thread
 
 EXCHANGE = {
     "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
