@@ -35,7 +35,7 @@ EMAIL = "you@example.com"
 READY_WITHIN_SECONDS = 600
 # Variables of this test run that a newcomer's shell would not have.
 _NOT_A_NEWCOMERS = re.compile(
-    r"^(VIRTUAL_ENV|UV_.*|PYTHONPATH|PYTHONHOME|MAKEFLAGS|MFLAGS|MAKELEVEL|DATABASE_URL|TEST_DATABASE_URL|"
+    r"^(VIRTUAL_ENV|UV|UV_.*|PYTHONPATH|PYTHONHOME|MAKEFLAGS|MFLAGS|MAKELEVEL|DATABASE_URL|TEST_DATABASE_URL|"
     r"SECRET_KEY|CRM_.*|PORT|PG.*|PYTEST_.*)$"
 )
 _STANDARD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -70,7 +70,7 @@ def readme_commands() -> tuple[str, str]:
 def _first_command(block: str) -> str:
     line = next(line for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#"))
     # A trailing "# ..." is a comment for the reader, as in a shell.
-    return " ".join(shlex.split(line, comments=True))
+    return shlex.join(shlex.split(line, comments=True))
 
 
 def _free_port() -> int:
@@ -99,7 +99,7 @@ def newcomer(request: pytest.FixtureRequest) -> Iterator[Newcomer]:
     """A fresh private (0700) folder as the newcomer's home, owned by whoever runs the commands."""
     kind: str = request.param
     # An unprivileged account must be able to reach its home, so it lives in the shared /tmp, not under TMPDIR.
-    parent = "/tmp" if kind == "unprivileged user" else None  # noqa: S108
+    parent = "/tmp" if kind == "unprivileged user" else None
     home = Path(tempfile.mkdtemp(prefix="crm-newcomer-", dir=parent))
     home.chmod(0o700)
     try:
@@ -137,10 +137,11 @@ def _environment(newcomer: Newcomer, port: int) -> dict[str, str]:
     return environment
 
 
-def _as(newcomer: Newcomer) -> dict[str, object]:
+def _run_as(newcomer: Newcomer) -> tuple[int | None, int | None, list[int] | None]:
+    """subprocess's user, group and extra_groups: a switch to the newcomer unless they are the caller."""
     if newcomer.is_caller:
-        return {}
-    return {"user": newcomer.uid, "group": newcomer.gid, "extra_groups": []}
+        return None, None, None
+    return newcomer.uid, newcomer.gid, []
 
 
 def _processes_mentioning(text: str) -> list[str]:
@@ -200,6 +201,7 @@ def test_a_newcomer_follows_the_readme(newcomer: Newcomer) -> None:
     port = _free_port()
     environment = _environment(newcomer, port)
     base_url = f"http://127.0.0.1:{port}"
+    user, group, extra_groups = _run_as(newcomer)
     log = newcomer.home / "make-run.log"
     with log.open("wb") as output:
         service = subprocess.Popen(
@@ -210,7 +212,9 @@ def test_a_newcomer_follows_the_readme(newcomer: Newcomer) -> None:
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            **_as(newcomer),  # type: ignore[arg-type]
+            user=user,
+            group=group,
+            extra_groups=extra_groups,
         )
     try:
         _wait_until_ready(base_url, service, log)
@@ -224,7 +228,9 @@ def test_a_newcomer_follows_the_readme(newcomer: Newcomer) -> None:
             text=True,
             timeout=300,
             check=False,
-            **_as(newcomer),  # type: ignore[arg-type]
+            user=user,
+            group=group,
+            extra_groups=extra_groups,
         )
         assert admin.returncode == 0, f"{create_admin}\n{admin.stdout}{admin.stderr}"
 
@@ -248,7 +254,7 @@ def test_a_newcomer_follows_the_readme(newcomer: Newcomer) -> None:
     while not _group_is_gone(service.pid) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _group_is_gone(service.pid), "processes of `make run` outlived it"
-    data = re.search(r"embedded PostgreSQL: data in (\S+)", output_text)
+    data = re.search(r"embedded PostgreSQL: data in (\S+)", output_text, re.IGNORECASE)
     assert data, output_text[-6000:]
     assert not (Path(data[1]) / "postmaster.pid").exists(), "the embedded PostgreSQL is still running"
     assert _processes_mentioning(data[1]) == []

@@ -13,16 +13,14 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import shutil
-import tempfile
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 from sqlalchemy import pool, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from crm.embedded_database import EmbeddedPostgres
+from adapters.embedded_postgres import EmbeddedPostgres
+from tests.support.embedded import embedded_workspace
 
 LOCAL_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 _log = logging.getLogger(__name__)
@@ -68,12 +66,13 @@ def _start_container() -> tuple[str, Callable[[], None]]:
 
 
 def _start_embedded() -> tuple[str, Callable[[], None]]:
-    folder = Path(tempfile.mkdtemp(prefix="crm-test-postgres-"))
-    server = EmbeddedPostgres(folder, fast=True)
+    workspace = embedded_workspace("crm-test-postgres-")
+    folder = workspace.__enter__()
+    server = EmbeddedPostgres(folder / "data", fast=True, server_home=folder / "server")
 
     def stop() -> None:
         server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+        workspace.__exit__(None, None, None)
 
     try:
         url = server.start()

