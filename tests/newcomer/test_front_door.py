@@ -249,7 +249,9 @@ def test_a_newcomer_follows_the_readme(newcomer: Newcomer) -> None:
         _stop(service)
 
     output_text = log.read_text(errors="replace")
-    assert service.returncode == 0, output_text[-6000:]
+    # make, killed by the signal like the rest of the job, reports it; what it ran must have stopped cleanly.
+    assert service.returncode in (0, -signal.SIGTERM), output_text[-6000:]
+    assert "Traceback" not in output_text, output_text[-6000:]
     deadline = time.monotonic() + 30
     while not _group_is_gone(service.pid) and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -258,6 +260,9 @@ def test_a_newcomer_follows_the_readme(newcomer: Newcomer) -> None:
     assert data, output_text[-6000:]
     assert not (Path(data[1]) / "postmaster.pid").exists(), "the embedded PostgreSQL is still running"
     assert _processes_mentioning(data[1]) == []
+    if not data[1].startswith(str(newcomer.home)):
+        # As root the data lives in the server account's own place; this run's folder goes with the run.
+        shutil.rmtree(data[1])
     assert _processes_mentioning(str(clone)) == []
     # The newcomer's folders keep the permissions they had.
     mode_after = newcomer.home.stat()
