@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
-import socket
 import subprocess
 from pathlib import Path
 from types import TracebackType
@@ -28,12 +26,12 @@ from adapters.embedded_postgres.accounts import (
     server_account,
 )
 from adapters.embedded_postgres.binaries import bundled, checked_copy
+from adapters.embedded_postgres.commands import TIMEOUT_SECONDS, free_port, run_as_server, run_client
 from adapters.embedded_postgres.places import relocated_data_dir, server_home
 
 DATABASE = "crm"
 SUPERUSER = "postgres"
 _DATABASE_EXISTS = "SELECT 1 FROM pg_database WHERE datname = 'crm'"
-_TIMEOUT_SECONDS = 120
 # Durability traded for speed: a test database is thrown away anyway.
 _FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 
@@ -104,7 +102,7 @@ class EmbeddedPostgres:
         if not self._owned:
             return
         atexit.unregister(self.stop)
-        self._pg_ctl("stop", "-m", "fast", "-w", "-t", str(_TIMEOUT_SECONDS), check=False)
+        self._pg_ctl("stop", "-m", "fast", "-w", "-t", str(TIMEOUT_SECONDS), check=False)
 
     def __enter__(self) -> Self:
         self.start()
@@ -179,13 +177,13 @@ class EmbeddedPostgres:
     def _start_server(self) -> None:
         attempts = 1 if self._requested_port is not None else 3
         for attempt in range(attempts):
-            port = self._requested_port or _free_port()
+            port = self._requested_port or free_port()
             settings = ["listen_addresses=127.0.0.1", f"port={port}", "unix_socket_directories="]
             if self._fast:
                 settings.extend(_FAST_SETTINGS)
             options = " ".join(f"-c {setting}" for setting in settings)
             started = self._pg_ctl(
-                "start", "-w", "-t", str(_TIMEOUT_SECONDS), "-l", str(self.log_file), "-o", options, check=False
+                "start", "-w", "-t", str(TIMEOUT_SECONDS), "-l", str(self.log_file), "-o", options, check=False
             )
             if started.returncode == 0:
                 self._port = port
@@ -205,57 +203,19 @@ class EmbeddedPostgres:
     def _create_database(self) -> None:
         assert self._port is not None
         connection = ["-h", "127.0.0.1", "-p", str(self._port), "-U", SUPERUSER]
-        found = self._run_client([str(self._bin / "psql"), *connection, "-d", "postgres", "-tAc", _DATABASE_EXISTS])
+        found = run_client([str(self._bin / "psql"), *connection, "-d", "postgres", "-tAc", _DATABASE_EXISTS])
         if found.stdout.strip() != "1":
-            self._run_client([str(self._bin / "createdb"), *connection, DATABASE])
+            run_client([str(self._bin / "createdb"), *connection, DATABASE])
 
     def _pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self._run_as_server([str(self._bin / "pg_ctl"), "-D", str(self.data_dir), *args], check=check)
 
     def _run_as_server(self, command: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
-        account = self._account
-        switch = account is not None and account.is_switched
-        # The server's output goes to its log file (-l), never to our pipes, so these cannot hang.
-        result = subprocess.run(  # noqa: S603 - our own binaries and arguments
-            command,
-            capture_output=True,
-            text=True,
-            timeout=_TIMEOUT_SECONDS + 30,
-            cwd=self.data_dir,
-            env=_environment(),
-            check=False,
-            user=account.uid if switch and account else None,
-            group=account.gid if switch and account else None,
-            extra_groups=[] if switch else None,
-        )
-        if check and result.returncode != 0:
-            raise EmbeddedPostgresError(f"{Path(command[0]).name} failed:\n{result.stdout}\n{result.stderr}")
-        return result
-
-    def _run_client(self, command: list[str]) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(  # noqa: S603 - our own binaries and arguments
-            command, capture_output=True, text=True, timeout=60, env=_environment(), check=False
-        )
-        if result.returncode != 0:
-            raise EmbeddedPostgresError(f"{Path(command[0]).name} failed:\n{result.stderr}")
-        return result
+        assert self._account is not None
+        return run_as_server(self._account, command, cwd=self.data_dir, check=check)
 
     def _log_tail(self) -> str:
         try:
             return self.log_file.read_text(errors="replace")[-4000:]
         except OSError:
             return ""
-
-
-def _environment() -> dict[str, str]:
-    """Our environment without libpq's PG* variables, which would point the tools elsewhere."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
-    environment["LC_ALL"] = "C"
-    return environment
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port

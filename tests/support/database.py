@@ -66,20 +66,17 @@ def _start_container() -> tuple[str, Callable[[], None]]:
 
 
 def _start_embedded() -> tuple[str, Callable[[], None]]:
-    workspace = embedded_workspace("crm-test-postgres-")
-    folder = workspace.__enter__()
+    """An embedded server in a new empty folder of its own (its data and, as root, its copy of the binaries)."""
+    resources = contextlib.ExitStack()
+    folder = resources.enter_context(embedded_workspace("crm-test-postgres-"))
     server = EmbeddedPostgres(folder / "data", fast=True, server_home=folder / "server")
-
-    def stop() -> None:
-        server.stop()
-        workspace.__exit__(None, None, None)
-
+    resources.callback(server.stop)  # runs before the folder goes
     try:
         url = server.start()
     except BaseException:
-        stop()
+        resources.close()
         raise
-    return url, stop
+    return url, resources.close
 
 
 @contextlib.asynccontextmanager
