@@ -184,6 +184,23 @@ def _stop(service: subprocess.Popen[bytes]) -> None:
         os.killpg(service.pid, signal.SIGKILL)
         service.wait()
         pytest.fail("`make run` did not stop within 90 s of SIGTERM")
+    # make dies of the signal at once; what it started (uv, crm serve, granian, PostgreSQL) takes its time.
+    deadline = time.monotonic() + 90
+    while not _group_is_gone(service.pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+def _data_folder(log: Path) -> str | None:
+    """The embedded PostgreSQL's data folder, as `crm serve` names it in the start-up log."""
+    found = re.search(r"embedded PostgreSQL: data in (\S+)", log.read_text(errors="replace"), re.IGNORECASE)
+    return found[1] if found else None
+
+
+def _remove_relocated_data(log: Path, newcomer: Newcomer) -> None:
+    """As root the data lives in the server account's own place, outside the clone: this run's goes with the run."""
+    folder = _data_folder(log)
+    if folder and not folder.startswith(str(newcomer.home)) and not (Path(folder) / "postmaster.pid").exists():
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _group_is_gone(group: int) -> bool:
@@ -247,22 +264,17 @@ def test_a_newcomer_follows_the_readme(newcomer: Newcomer) -> None:
             assert client.get("/api/v1/customers/ada", headers=headers).json()["surname"] == "Lovelace"
     finally:
         _stop(service)
+        _remove_relocated_data(log, newcomer)
 
     output_text = log.read_text(errors="replace")
     # make, killed by the signal like the rest of the job, reports it; what it ran must have stopped cleanly.
     assert service.returncode in (0, -signal.SIGTERM), output_text[-6000:]
     assert "Traceback" not in output_text, output_text[-6000:]
-    deadline = time.monotonic() + 30
-    while not _group_is_gone(service.pid) and time.monotonic() < deadline:
-        time.sleep(0.5)
     assert _group_is_gone(service.pid), "processes of `make run` outlived it"
-    data = re.search(r"embedded PostgreSQL: data in (\S+)", output_text, re.IGNORECASE)
+    data = _data_folder(log)
     assert data, output_text[-6000:]
-    assert not (Path(data[1]) / "postmaster.pid").exists(), "the embedded PostgreSQL is still running"
-    assert _processes_mentioning(data[1]) == []
-    if not data[1].startswith(str(newcomer.home)):
-        # As root the data lives in the server account's own place; this run's folder goes with the run.
-        shutil.rmtree(data[1])
+    assert not (Path(data) / "postmaster.pid").exists(), "the embedded PostgreSQL is still running"
+    assert _processes_mentioning(data) == []
     assert _processes_mentioning(str(clone)) == []
     # The newcomer's folders keep the permissions they had.
     mode_after = newcomer.home.stat()
