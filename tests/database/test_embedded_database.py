@@ -19,7 +19,9 @@ from sqlalchemy import make_url, pool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.embedded_postgres import SYSTEM_USER, EmbeddedPostgres, EmbeddedPostgresError
+from adapters.embedded_postgres.accounts import server_account
 from adapters.embedded_postgres.binaries import bundled, checked_copy, differences
+from adapters.embedded_postgres.places import server_home
 from adapters.sql.migrate import upgrade_to_head
 from tests.support.embedded import embedded_workspace
 
@@ -159,3 +161,17 @@ def test_without_the_package_the_error_names_make_run(workspace: Path) -> None:
     )
     assert result.stdout.startswith("EmbeddedPostgresError"), result.stdout + result.stderr
     assert "make run" in result.stdout and "DATABASE_URL" in result.stdout
+
+
+def test_the_server_account_gets_only_a_place_that_only_root_can_change(workspace: Path) -> None:
+    """In a shared folder such as /tmp, anyone could have made the place first: such a place is not trusted."""
+    account = server_account()
+    shared = workspace / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(EmbeddedPostgresError, match="only root can change"):
+        server_home(shared, account)
+    if os.geteuid() == 0:
+        assert server_home(workspace / "server", account) == workspace / "server"
+        created = server_home(workspace / "new", account)
+        assert _owner_and_mode(created) == ("root", 0o755)
