@@ -27,6 +27,10 @@ install: .venv/.installed ## Install the service and its development tools into 
 run: install ## Serve on PORT (default 8000); an embedded PostgreSQL when DATABASE_URL is unset
 	$(RUN) crm serve
 
+.PHONY: admin
+admin: install ## Create an admin: make admin EMAIL=you@example.com NAME="Your Name" (asks for the password)
+	$(RUN) crm users create-admin $(if $(EMAIL),--email "$(EMAIL)") $(if $(NAME),--name "$(NAME)")
+
 .PHONY: migrate
 migrate: install ## Apply database migrations (DATABASE_URL, or the embedded database)
 	$(RUN) crm migrate

@@ -45,17 +45,19 @@ class ThrottlePolicy:
 
     The tight limit is per account *and* client address, so that an attacker elsewhere cannot lock the
     real owner out; the looser ones catch a single client trying many accounts, and many clients
-    trying one account. Every limit is a window that ends.
+    trying one account. Every limit is a window that ends. The per-account limit is counted per hour, as ASVS 5.0
+    V6.3.1 asks ("no more than 100 failed attempts per hour"), whatever the number of client addresses.
     """
 
     per_account_and_client: int = 5
     per_client: int = 30
     per_account: int = 100
     window: timedelta = timedelta(minutes=15)
+    account_window: timedelta = timedelta(hours=1)
 
     def rules(self, email_key: str, client: str) -> list[ThrottleRule]:
         return [
             ThrottleRule(f"account-client:{email_key}|{client}", self.per_account_and_client, self.window),
             ThrottleRule(f"client:{client}", self.per_client, self.window),
-            ThrottleRule(f"account:{email_key}", self.per_account, self.window),
+            ThrottleRule(f"account:{email_key}", self.per_account, self.account_window),
         ]

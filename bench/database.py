@@ -58,13 +58,16 @@ def server() -> Iterator[str]:
     if asyncio.run(_answers(DEFAULT_SERVER_URL)):
         yield DEFAULT_SERVER_URL
         return
-    from crm.embedded_database import EmbeddedPostgres
+    from adapters.embedded_postgres import EmbeddedPostgres
 
     logger.warning("No PostgreSQL on 127.0.0.1:5432 and no BENCH_DATABASE_URL: starting an embedded one.")
-    with tempfile.TemporaryDirectory(prefix="crm-bench-pg-") as folder:
-        # As root the server runs as an unprivileged user, which must be able to enter this folder.
+    # As root the server runs as an unprivileged user, which must be able to enter this folder: TMPDIR may be
+    # private, /tmp is not. Its copy of the binaries goes in the folder too, and goes with it.
+    shared = "/tmp" if os.geteuid() == 0 else None
+    with tempfile.TemporaryDirectory(prefix="crm-bench-pg-", dir=shared) as folder:
         Path(folder).chmod(0o755)
-        with EmbeddedPostgres(Path(folder) / "data") as embedded:
+        (Path(folder) / "server").mkdir(mode=0o755)
+        with EmbeddedPostgres(Path(folder) / "data", server_home=Path(folder) / "server") as embedded:
             yield embedded.url
 
 

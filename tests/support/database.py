@@ -13,16 +13,14 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import shutil
-import tempfile
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 from sqlalchemy import pool, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from crm.embedded_database import EmbeddedPostgres
+from adapters.embedded_postgres import EmbeddedPostgres
+from tests.support.embedded import embedded_workspace
 
 LOCAL_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 _log = logging.getLogger(__name__)
@@ -68,19 +66,17 @@ def _start_container() -> tuple[str, Callable[[], None]]:
 
 
 def _start_embedded() -> tuple[str, Callable[[], None]]:
-    folder = Path(tempfile.mkdtemp(prefix="crm-test-postgres-"))
-    server = EmbeddedPostgres(folder, fast=True)
-
-    def stop() -> None:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
-
+    """An embedded server in a new empty folder of its own (its data and, as root, its copy of the binaries)."""
+    resources = contextlib.ExitStack()
+    folder = resources.enter_context(embedded_workspace("crm-test-postgres-"))
+    server = EmbeddedPostgres(folder / "data", fast=True, server_home=folder / "server")
+    resources.callback(server.stop)  # runs before the folder goes
     try:
         url = server.start()
     except BaseException:
-        stop()
+        resources.close()
         raise
-    return url, stop
+    return url, resources.close
 
 
 @contextlib.asynccontextmanager
