@@ -10,7 +10,7 @@ from domain.errors import PermissionDenied
 from domain.sign_in import Actor
 
 
-def require_admin(actor: Actor) -> None:
-    """Managing users is for admins only."""
+def require_admin(actor: Actor, detail: str = "Only admins may manage users.") -> None:
+    """Managing users, and erasing customers, is for admins only."""
     if not actor.is_admin:
-        raise PermissionDenied("Only admins may manage users.")
+        raise PermissionDenied(detail)

@@ -16,13 +16,21 @@ from application.ports.system import Clock
 from application.validation import Problems
 from domain.customer_history import CustomerChange
 from domain.customers import EDITABLE_FIELDS, Customer, CustomerDetails, Photo, sort_key
-from domain.errors import InvalidInput, MalformedRequest, NotFound, PreconditionFailed, ServiceUnavailable
+from domain.errors import (
+    Conflict,
+    InvalidInput,
+    MalformedRequest,
+    NotFound,
+    PreconditionFailed,
+    ServiceUnavailable,
+)
 from domain.sign_in import Actor
 from domain.values import CustomerId, Email, Notes, PersonName, Phone, search_key
 
 logger = logging.getLogger(__name__)
 
 CUSTOMER_NOT_FOUND = "No such customer."
+ID_IN_TRASH = "A customer with this id is in the trash: restore it, or erase it to free the id."
 SORT_FIELDS: tuple[str, ...] = get_args(CustomerSortField)
 _OPTIONAL_PARSERS = {"email": Email, "phone": Phone, "notes": Notes}
 
@@ -98,10 +106,17 @@ class CreateCustomer:
         assert customer_id is not None
         assert details is not None
         customer = Customer.register(customer_id, details, by=actor.ref, at=self._clock.now())
-        async with self._uow() as uow:
-            await uow.customers.add(customer)
-            await uow.customer_history.record(CustomerChange.created(customer))
-            await uow.commit()
+        try:
+            async with self._uow() as uow:
+                await uow.customers.add(customer)
+                await uow.customer_history.record(CustomerChange.created(customer))
+                await uow.commit()
+        except Conflict:
+            # Only on this rare path is it worth a second look: is the id taken by a trashed customer?
+            async with self._uow.for_reading() as uow:
+                if await uow.customers.get_trashed(customer_id) is not None:
+                    raise Conflict(ID_IN_TRASH) from None
+            raise
         return customer
 
 
@@ -129,21 +144,33 @@ class ListCustomers:
         search: str | None = None,
         sort: str = "-created_at",
     ) -> Page[Customer]:
-        descending = sort.startswith("-")
-        field = sort.removeprefix("-")
-        if field not in SORT_FIELDS:
-            raise InvalidInput.single("sort", f"must be one of {', '.join(SORT_FIELDS)}, optionally prefixed with -")
+        check_sort(sort)
         after = _decode_position(cursor, sort) if cursor is not None else None
-        query = CustomerListQuery(
-            limit=check_limit(limit) + 1,
-            sort=field,  # type: ignore[arg-type]  # checked against SORT_FIELDS above
-            descending=descending,
-            search=search_key(search) if search else None,
-            after=after,
-        )
+        query = list_query(sort, search, check_limit(limit) + 1, after)
         async with self._uow.for_reading() as uow:
             customers = await uow.customers.list(query)
-        return page_of(customers, limit, lambda last: (sort, _sort_value(last, field), last.id))
+        return page_of(customers, limit, lambda last: (sort, _sort_value(last, query.sort), last.id))
+
+
+def check_sort(sort: str) -> None:
+    if sort.removeprefix("-") not in SORT_FIELDS:
+        raise InvalidInput.single("sort", f"must be one of {', '.join(SORT_FIELDS)}, optionally prefixed with -")
+
+
+def list_query(sort: str, search: str | None, limit: int, after: tuple[Any, str] | None) -> CustomerListQuery:
+    """The repository's query for a checked ``sort`` (e.g. ``-created_at``) and the user's search text."""
+    return CustomerListQuery(
+        limit=limit,
+        sort=sort.removeprefix("-"),  # type: ignore[arg-type]  # checked by check_sort
+        descending=sort.startswith("-"),
+        search=search_key(search) if search else None,
+        after=after,
+    )
+
+
+def position_of(customer: Customer, field: str) -> tuple[Any, str]:
+    """Where ``customer`` stands in the order by ``field``: what ``CustomerListQuery.after`` takes."""
+    return sort_key(customer, field), customer.id
 
 
 def _sort_value(customer: Customer, field: str) -> str:
@@ -194,19 +221,18 @@ class UpdateCustomer:
 
 
 class DeleteCustomer:
-    """Deleting a customer deletes their photo too, once the row is gone. Their history stays, ending
-    with the deletion."""
+    """Deleting a customer moves it to the trash, photo and all, from where it can be restored until the
+    trash period ends (``application/customer_trash.py``). Its history records the deletion."""
 
-    def __init__(self, uow: UnitOfWorkFactory, storage: PhotoStorage, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
-        self._storage = storage
         self._clock = clock
 
     async def execute(self, actor: Actor, customer_id: str, expected_revisions: list[str] | None = None) -> None:
         async with self._uow() as uow:
             customer = await get_customer_for_change(uow, customer_id, lock=True)
             _check_revision(customer, expected_revisions)
-            await uow.customers.delete(customer.id)
-            await uow.customer_history.record(CustomerChange.deleted(customer.id, actor.ref, self._clock.now()))
+            now = self._clock.now()
+            await uow.customers.move_to_trash(customer.id, actor.ref, now)
+            await uow.customer_history.record(CustomerChange.deleted(customer.id, actor.ref, now))
             await uow.commit()
-        await discard_objects(self._storage, customer.photo)

@@ -1,9 +1,11 @@
 """A customer's change history: who created, changed, re-photographed or deleted it, when, and what changed.
 
 Each change is recorded in the same transaction as the change itself, so the history is never ahead
-of or behind the customer. History outlives the customer: after a deletion, the history of the id
-(ending with the ``deleted`` entry) can still be read, and a customer created again under the same
-id continues the same history with a new ``created`` entry.
+of or behind the customer. History outlives the customer: after a deletion (to the trash) or a
+purge, the history of the id (ending with the ``deleted`` entry) can still be read, and a customer
+created again under the same id continues the same history with a new ``created`` entry. An erasure
+is the exception: it removes every entry of the id, since they hold personal values, and leaves a
+single ``erased`` entry.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from domain.customers import EDITABLE_FIELDS, Customer, Photo
 from domain.users import UserRef
 from domain.values import CustomerId
 
-ChangeKind = Literal["created", "updated", "photo_changed", "deleted"]
+ChangeKind = Literal["created", "updated", "photo_changed", "deleted", "restored", "erased"]
 CHANGE_KINDS: tuple[ChangeKind, ...] = get_args(ChangeKind)
 
 # A photo change is shown as the field "photo" going between null and this marker: whether there is a
@@ -43,7 +45,7 @@ class CustomerChange:
     by: UserRef
     at: datetime
     # ``updated``: each changed field; ``created``: each field given a value; ``photo_changed``: the
-    # photo; ``deleted``: nothing.
+    # photo; ``deleted`` (moved to the trash), ``restored`` (back from it) and ``erased``: nothing.
     changes: tuple[FieldChange, ...] = ()
     # The change's place in the history, given when it is recorded (None before): among changes with
     # the same time, a higher id was recorded later.
@@ -73,6 +75,16 @@ class CustomerChange:
     @classmethod
     def deleted(cls, customer_id: CustomerId, by: UserRef, at: datetime) -> CustomerChange:
         return cls(customer_id, "deleted", by, at)
+
+    @classmethod
+    def restored(cls, customer: Customer) -> CustomerChange:
+        """After ``Customer.restore``."""
+        return cls(customer.id, "restored", customer.updated_by, customer.updated_at)
+
+    @classmethod
+    def erased(cls, customer_id: CustomerId, by: UserRef, at: datetime) -> CustomerChange:
+        """What is left of a customer's history after an erasure: that it existed, who erased it and when."""
+        return cls(customer_id, "erased", by, at)
 
 
 def _text(value: Any) -> str | None:

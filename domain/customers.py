@@ -101,10 +101,24 @@ class Customer:
         self._touch(by, at)
         return previous
 
+    def restore(self, by: UserRef, at: datetime) -> None:
+        """Back from the trash: as it was, with a new version, so that an old ETag no longer matches."""
+        self._touch(by, at)
+
     def _touch(self, by: UserRef, at: datetime) -> None:
         self.updated_by = by
         self.updated_at = at
         self.version += 1
+
+
+@dataclass(frozen=True, slots=True)
+class TrashedCustomer:
+    """A customer in the trash: hidden from reads, lists and search, its id still taken, until it is
+    restored, erased or purged after the trash period."""
+
+    customer: Customer
+    deleted_at: datetime
+    deleted_by: UserRef
 
 
 def sort_key(customer: Customer, field: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -18,9 +19,19 @@ class InMemoryCustomerHistory(CustomerHistory):
 
     async def record(self, change: CustomerChange) -> None:
         tables = await self._transaction.writable()
-        # Writers take turns (see unit_of_work), and changes are never removed: ids stay 1, 2, 3...
-        change_id = len(tables.customer_changes) + 1
+        # Writers take turns (see unit_of_work): ids grow 1, 2, 3... (an erasure leaves gaps, as in PostgreSQL).
+        # Ids are inserted in increasing order, so the last key is the highest.
+        change_id = next(reversed(tables.customer_changes), 0) + 1
         tables.customer_changes[change_id] = replace(change, id=change_id)
+
+    async def record_many(self, changes: Sequence[CustomerChange]) -> None:
+        for change in changes:
+            await self.record(change)
+
+    async def erase(self, customer_id: CustomerId) -> None:
+        tables = await self._transaction.writable()
+        for change_id in [key for key, change in tables.customer_changes.items() if change.customer_id == customer_id]:
+            del tables.customer_changes[change_id]
 
     async def list(
         self, customer_id: CustomerId, limit: int, after: tuple[datetime, int] | None = None

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from domain.customer_history import CustomerChange
-from domain.customers import Customer
+from domain.customers import Customer, TrashedCustomer
 from domain.sign_in import RefreshToken, SignInSession
 from domain.users import User
 
@@ -19,7 +19,9 @@ class Tables:
 
     users: dict[UUID, User] = field(default_factory=dict)
     customers: dict[str, Customer] = field(default_factory=dict)
-    # By id: 1, 2, 3... in the order they were recorded; never removed.
+    # Customers in the trash, out of ``customers``; their ids are taken all the same.
+    trash: dict[str, TrashedCustomer] = field(default_factory=dict)
+    # By id: 1, 2, 3... in the order they were recorded; removed only by an erasure.
     customer_changes: dict[int, CustomerChange] = field(default_factory=dict)
     sign_in_sessions: dict[UUID, SignInSession] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
@@ -28,6 +30,7 @@ class Tables:
         return Tables(
             users=dict(self.users),
             customers=dict(self.customers),
+            trash=dict(self.trash),
             customer_changes=dict(self.customer_changes),
             sign_in_sessions=dict(self.sign_in_sessions),
             refresh_tokens=dict(self.refresh_tokens),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, insert, select, tuple_
+from sqlalchemy import Row, Select, delete, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.rows import trusted
@@ -64,6 +66,26 @@ class SqlCustomerHistory(CustomerHistory):
                 changes=_changes_json(change),
             )
         )
+
+    async def record_many(self, changes: Sequence[CustomerChange]) -> None:
+        if not changes:
+            return
+        # COPY straight into the history: an import records up to 50,000 changes, and a row of the
+        # history has no constraint that a valid change could break.
+        raw = await self._connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        await driver.copy_records_to_table(
+            customer_changes.name,
+            records=[
+                (change.customer_id, change.kind, change.by.id, change.at, json.dumps(_changes_json(change)))
+                for change in changes
+            ],
+            columns=["customer_id", "kind", "actor_id", "at", "changes"],
+        )
+
+    async def erase(self, customer_id: CustomerId) -> None:
+        await self._connection.execute(delete(customer_changes).where(customer_changes.c.customer_id == customer_id))
 
     async def list(
         self, customer_id: CustomerId, limit: int, after: tuple[datetime, int] | None = None

@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, delete, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Text,
+    any_,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.errors import domain_errors
 from adapters.sql.raw_reads import CompiledRead, fetch
 from adapters.sql.rows import LIKE_ESCAPE, contains_pattern, optional, trusted
+from adapters.sql.staging import copy_to_staging
 from adapters.sql.tables import customers, users
 from application.ports.persistence import CustomerListQuery, CustomerRepository
-from domain.customers import Customer, Photo, sort_key
+from domain.customers import Customer, Photo, TrashedCustomer, sort_key
 from domain.users import UserRef
 from domain.values import CustomerId, Email, Notes, PersonName, Phone
 
@@ -43,6 +59,16 @@ _SELECT: Select[Any] = select(
     customers.join(_creator, _creator.c.id == customers.c.created_by).join(
         _updater, _updater.c.id == customers.c.updated_by
     )
+)
+
+# Every read but the trash's sees live customers only.
+_LIVE = customers.c.deleted_at.is_(None)
+_IN_TRASH = customers.c.deleted_at.is_not(None)
+_deleter = users.alias("deleter")
+_SELECT_TRASHED: Select[Any] = (
+    _SELECT.add_columns(customers.c.deleted_at, customers.c.deleted_by, _deleter.c.name.label("deleted_by_name"))
+    .join_from(customers, _deleter, _deleter.c.id == customers.c.deleted_by)
+    .where(_IN_TRASH)
 )
 
 # The column each sort order uses; names sort by their search key (case and accents ignored).
@@ -77,6 +103,11 @@ def _values(customer: Customer) -> dict[str, Any]:
     }
 
 
+def _row(customer: Customer) -> dict[str, Any]:
+    """Every column of a live customer's row."""
+    return {"id": customer.id, **_values(customer), "deleted_at": None, "deleted_by": None}
+
+
 def _customer(row: Mapping[str, Any]) -> Customer:
     """A customer from a row of ``_SELECT``: a SQLAlchemy row's mapping or an asyncpg record."""
     photo = None
@@ -98,7 +129,16 @@ def _customer(row: Mapping[str, Any]) -> Customer:
     )
 
 
-_GET = _SELECT.where(customers.c.id == bindparam("customer_id"))
+def _any_of(customer_ids: Sequence[CustomerId]) -> ColumnElement[bool]:
+    """``id = ANY($1)``: one array parameter, however many ids (an import asks for up to 50,000)."""
+    return customers.c.id == any_(bindparam("ids", [str(i) for i in customer_ids], type_=ARRAY(Text())))
+
+
+def _trashed(row: Mapping[str, Any]) -> TrashedCustomer:
+    return TrashedCustomer(_customer(row), row["deleted_at"], UserRef(row["deleted_by"], row["deleted_by_name"]))
+
+
+_GET = _SELECT.where(_LIVE, customers.c.id == bindparam("customer_id"))
 _GET_COMPILED = CompiledRead.of(_GET)
 
 
@@ -111,7 +151,7 @@ def _list_statement(sort: str, descending: bool, after: bool, search: bool) -> t
     index find the start of any page directly, so the last page costs what the first does.
     """
     column = _SORT_COLUMNS[sort]
-    statement = _SELECT
+    statement = _SELECT.where(_LIVE)
     if search:
         statement = statement.where(customers.c.search_text.like(bindparam("pattern"), escape=LIKE_ESCAPE))
     if sort == "id":
@@ -170,12 +210,88 @@ class SqlCustomerRepository(CustomerRepository):
     async def delete(self, customer_id: CustomerId) -> None:
         await self._connection.execute(delete(customers).where(customers.c.id == customer_id))
 
-    async def list(self, query: CustomerListQuery) -> list[Customer]:
-        statement, compiled = _list_statement(query.sort, query.descending, query.after is not None, bool(query.search))
-        values = _list_values(query)
-        if self._raw_reads:
-            return [_customer(row) for row in await fetch(self._connection, compiled, values)]
-        return [_customer(row._mapping) for row in await self._connection.execute(statement, values)]
+    async def move_to_trash(self, customer_id: CustomerId, by: UserRef, at: datetime) -> None:
+        await self._connection.execute(
+            update(customers).where(customers.c.id == customer_id, _LIVE).values(deleted_at=at, deleted_by=by.id)
+        )
+
+    async def get_trashed(self, customer_id: CustomerId, *, for_update: bool = False) -> TrashedCustomer | None:
+        statement = _SELECT_TRASHED.where(customers.c.id == customer_id)
+        if for_update:
+            statement = statement.with_for_update(of=customers)
+        row = (await self._connection.execute(statement)).one_or_none()
+        return None if row is None else _trashed(row._mapping)
+
+    async def restore(self, customer: Customer) -> None:
+        await self._connection.execute(
+            update(customers)
+            .where(customers.c.id == customer.id, _IN_TRASH)
+            .values(deleted_at=None, deleted_by=None, **_values(customer))
+        )
+
+    async def list_trash(self, limit: int, after: tuple[datetime, str] | None = None) -> list[TrashedCustomer]:
+        statement = _SELECT_TRASHED
+        if after is not None:
+            # A row-value comparison, so that the partial (deleted_at, id) index finds the page's start.
+            statement = statement.where(tuple_(customers.c.deleted_at, customers.c.id) < tuple_(*after))
+        statement = statement.order_by(customers.c.deleted_at.desc(), customers.c.id.desc()).limit(limit)
+        return [_trashed(row._mapping) for row in await self._connection.execute(statement)]
+
+    async def purge_trash(self, deleted_before: datetime, limit: int) -> list[Customer]:
+        expired = (
+            select(customers.c.id)
+            .where(_IN_TRASH, customers.c.deleted_at < deleted_before)
+            .order_by(customers.c.deleted_at, customers.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        purged = [
+            row._mapping
+            for row in await self._connection.execute(
+                _SELECT.where(customers.c.id.in_(expired)).with_for_update(of=customers)
+            )
+        ]
+        if purged:
+            await self._connection.execute(delete(customers).where(customers.c.id.in_([row["id"] for row in purged])))
+        return [_customer(row) for row in purged]
+
+    async def get_many(self, customer_ids: Sequence[CustomerId], *, for_update: bool = False) -> list[Customer]:
+        if not customer_ids:
+            return []
+        statement = _SELECT.where(_LIVE, _any_of(customer_ids))
+        if for_update:
+            statement = statement.with_for_update(of=customers)
+        return [_customer(row._mapping) for row in await self._connection.execute(statement)]
+
+    async def trashed_among(self, customer_ids: Sequence[CustomerId]) -> set[CustomerId]:
+        if not customer_ids:
+            return set()
+        statement = select(customers.c.id).where(_IN_TRASH, _any_of(customer_ids))
+        found: list[str] = list((await self._connection.execute(statement)).scalars())
+        return {trusted(CustomerId, customer_id) for customer_id in found}
+
+    async def add_many(self, customers_: Sequence[Customer]) -> None:
+        if not customers_:
+            return
+        # COPY into a staging table, then one INSERT: the fastest way in, with the constraints still checked.
+        staging = await copy_to_staging(self._connection, customers, [_row(customer) for customer in customers_])
+        columns = [column.name for column in customers.columns]
+        with domain_errors():
+            await self._connection.execute(
+                insert(customers).from_select(columns, select(*(staging.c[name] for name in columns)))
+            )
+
+    async def update_many(self, customers_: Sequence[Customer]) -> None:
+        if not customers_:
+            return
+        staging = await copy_to_staging(self._connection, customers, [_row(customer) for customer in customers_])
+        with domain_errors():
+            await self._connection.execute(
+                update(customers)
+                .where(customers.c.id == staging.c.id)
+                .values({name: staging.c[name] for name in _values(customers_[0])})
+            )
 
     async def referenced_photo_keys(self, keys: Sequence[str]) -> set[str]:
         wanted: set[str] = set(keys)
@@ -188,3 +304,10 @@ class SqlCustomerRepository(CustomerRepository):
         )
         result = await self._connection.execute(statement)
         return {key for row in result for key in (row.photo_key, row.photo_thumbnail_key) if key in wanted}
+
+    async def list(self, query: CustomerListQuery) -> list[Customer]:
+        statement, compiled = _list_statement(query.sort, query.descending, query.after is not None, bool(query.search))
+        values = _list_values(query)
+        if self._raw_reads:
+            return [_customer(row) for row in await fetch(self._connection, compiled, values)]
+        return [_customer(row._mapping) for row in await self._connection.execute(statement, values)]

@@ -100,10 +100,15 @@ customers = Table(
     _timestamp("updated_at"),
     Column("updated_by", Uuid(as_uuid=True), nullable=False),
     Column("version", Integer, nullable=False),
+    # Set while the customer is in the trash: hidden from reads, lists and search, its id still taken.
+    _timestamp("deleted_at", nullable=True),
+    Column("deleted_by", Uuid(as_uuid=True), nullable=True),
     PrimaryKeyConstraint("id", name=CUSTOMERS_PRIMARY_KEY),
     ForeignKeyConstraint(["created_by"], ["users.id"], name="fk_customers_created_by_users"),
     ForeignKeyConstraint(["updated_by"], ["users.id"], name="fk_customers_updated_by_users"),
+    ForeignKeyConstraint(["deleted_by"], ["users.id"], name="fk_customers_deleted_by_users"),
     CheckConstraint("version >= 1", name="ck_customers_version_positive"),
+    CheckConstraint("(deleted_at IS NULL) = (deleted_by IS NULL)", name="ck_customers_trash_complete"),
     # A photo is its image, its thumbnail and its type together, or nothing.
     CheckConstraint(
         "(photo_key IS NULL) = (photo_thumbnail_key IS NULL) AND (photo_key IS NULL) = (photo_content_type IS NULL)",
@@ -120,6 +125,13 @@ customers = Table(
         "search_text",
         postgresql_using="gin",
         postgresql_ops={"search_text": "gin_trgm_ops"},
+    ),
+    # Serves the trash page (newest first) and the purge of what has been there too long.
+    Index(
+        "ix_customers_trash_deleted_at_id",
+        "deleted_at",
+        "id",
+        postgresql_where=text("deleted_at IS NOT NULL"),
     ),
 )
 
@@ -138,7 +150,8 @@ customer_changes = Table(
     PrimaryKeyConstraint("id", name="pk_customer_changes"),
     ForeignKeyConstraint(["actor_id"], ["users.id"], name="fk_customer_changes_actor_id_users"),
     CheckConstraint(
-        "kind IN ('created', 'updated', 'photo_changed', 'deleted')", name="ck_customer_changes_kind_known"
+        "kind IN ('created', 'updated', 'photo_changed', 'deleted', 'restored', 'erased')",
+        name="ck_customer_changes_kind_known",
     ),
     # Serves a customer's history, newest first, from any page's start.
     Index("ix_customer_changes_customer_id_at_id", "customer_id", text("at DESC"), text("id DESC")),

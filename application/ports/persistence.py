@@ -11,9 +11,9 @@ from typing import Any, Literal, Self
 from uuid import UUID
 
 from domain.customer_history import CustomerChange
-from domain.customers import Customer
+from domain.customers import Customer, TrashedCustomer
 from domain.sign_in import RefreshToken, SignInSession
-from domain.users import User
+from domain.users import User, UserRef
 from domain.values import CustomerId
 
 CustomerSortField = Literal["name", "surname", "created_at", "updated_at", "id"]
@@ -65,9 +65,11 @@ class UserRepository(ABC):
 
 
 class CustomerRepository(ABC):
+    """Live customers, and those in the trash. Every read but the ``*trash*`` ones sees live customers only."""
+
     @abstractmethod
     async def add(self, customer: Customer) -> None:
-        """Raise ``Conflict`` when the id is taken."""
+        """Raise ``Conflict`` when the id is taken (by a live or a trashed customer)."""
 
     @abstractmethod
     async def get(self, customer_id: CustomerId, *, for_update: bool = False) -> Customer | None: ...
@@ -76,15 +78,52 @@ class CustomerRepository(ABC):
     async def update(self, customer: Customer) -> None: ...
 
     @abstractmethod
-    async def delete(self, customer_id: CustomerId) -> None: ...
+    async def delete(self, customer_id: CustomerId) -> None:
+        """Remove the customer for good, live or trashed (erasure)."""
 
     @abstractmethod
-    async def list(self, query: CustomerListQuery) -> list[Customer]:
-        """Customers in the query's order, at most ``query.limit``."""
+    async def move_to_trash(self, customer_id: CustomerId, by: UserRef, at: datetime) -> None:
+        """Hide the live customer; its row, photo and id stay until it is restored, erased or purged."""
+
+    @abstractmethod
+    async def get_trashed(self, customer_id: CustomerId, *, for_update: bool = False) -> TrashedCustomer | None: ...
+
+    @abstractmethod
+    async def restore(self, customer: Customer) -> None:
+        """Bring the trashed customer back as ``customer`` (its new version and update stamp)."""
+
+    @abstractmethod
+    async def list_trash(self, limit: int, after: tuple[datetime, str] | None = None) -> list[TrashedCustomer]:
+        """The trash newest first: by ``deleted_at``, then id, both descending; at most ``limit``, strictly
+        after the position ``after`` (the last of the previous page)."""
+
+    @abstractmethod
+    async def purge_trash(self, deleted_before: datetime, limit: int) -> list[Customer]:
+        """Remove for good at most ``limit`` customers trashed before ``deleted_before``; return them."""
+
+    @abstractmethod
+    async def get_many(self, customer_ids: Sequence[CustomerId], *, for_update: bool = False) -> list[Customer]:
+        """The live customers among ``customer_ids``, in no particular order."""
+
+    @abstractmethod
+    async def trashed_among(self, customer_ids: Sequence[CustomerId]) -> set[CustomerId]:
+        """Those of ``customer_ids`` that are in the trash."""
+
+    @abstractmethod
+    async def add_many(self, customers: Sequence[Customer]) -> None:
+        """Add them all at once (an import); ``Conflict`` when an id is taken."""
+
+    @abstractmethod
+    async def update_many(self, customers: Sequence[Customer]) -> None:
+        """Write them all at once (an import)."""
 
     @abstractmethod
     async def referenced_photo_keys(self, keys: Sequence[str]) -> set[str]:
         """Those of ``keys`` that some customer's photo or thumbnail is stored under (for the orphan sweep)."""
+
+    @abstractmethod
+    async def list(self, query: CustomerListQuery) -> list[Customer]:
+        """Customers in the query's order, at most ``query.limit``."""
 
 
 class CustomerHistory(ABC):
@@ -93,6 +132,14 @@ class CustomerHistory(ABC):
     @abstractmethod
     async def record(self, change: CustomerChange) -> None:
         """Append the change to its customer's history, in this unit of work's transaction."""
+
+    @abstractmethod
+    async def record_many(self, changes: Sequence[CustomerChange]) -> None:
+        """Append them all at once, in this order (an import)."""
+
+    @abstractmethod
+    async def erase(self, customer_id: CustomerId) -> None:
+        """Remove every entry of the customer: they hold personal values (erasure)."""
 
     @abstractmethod
     async def list(
