@@ -48,6 +48,8 @@ class ImportRow:
 
     number: int
     values: Mapping[str, str | None]
+    # Cells beyond the header's columns: a row that does not fit its header is refused.
+    extra_cells: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,8 @@ def _validate(rows: Sequence[ImportRow], errors: list[RowProblem]) -> list[_Vali
     first_row_of: dict[str, int] = {}
     for row in rows:
         found: list[RowProblem] = []
+        if row.extra_cells:
+            found.append(RowProblem(row.number, "row", f"has {row.extra_cells} more cells than the header has columns"))
         raw_id = row.values.get("id")
         customer_id: CustomerId | None = None
         if raw_id is None:

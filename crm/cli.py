@@ -161,7 +161,8 @@ def photos() -> None:
     help="Grace period: younger objects may belong to an upload that is about to commit, and stay.",
 )
 def sweep_photos(older_than_minutes: int) -> None:
-    """Delete stored photo objects that no customer refers to (what failures midway leave behind).
+    """Purge the trash of customers deleted more than CRM_TRASH_DAYS ago, photos included, then delete
+    stored photo objects that no customer refers to (what failures midway leave behind).
 
     Safe to run at any time and from several places at once; run it periodically, e.g. hourly.
     """
@@ -172,12 +173,14 @@ def sweep_photos(older_than_minutes: int) -> None:
 
     settings = _settings()
 
-    async def sweep(container: Application) -> SweepResult:
+    async def sweep(container: Application) -> tuple[int, SweepResult]:
         async with contextlib.AsyncExitStack() as resources:
             await use_s3_photo_storage(container, resources)
-            return await container.sweep_orphan_photos().execute(timedelta(minutes=older_than_minutes))
+            purged = await container.purge_trash().execute()
+            return purged, await container.sweep_orphan_photos().execute(timedelta(minutes=older_than_minutes))
 
-    result = run_on_database(settings, sweep)
+    purged, result = run_on_database(settings, sweep)
+    click.echo(f"Trash: purged {purged} customers deleted more than {settings.trash_days} days ago.")
     click.echo(
         f"Photo sweep: examined {result.examined} objects; deleted {result.deleted} orphans;"
         f" kept {result.referenced} in use and {result.too_young} younger than {older_than_minutes} minutes."

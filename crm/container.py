@@ -32,8 +32,12 @@ from adapters.sql.throttle import SqlSignInThrottle
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIds
+from application.customer_erasure import EraseCustomer
+from application.customer_export import ExportCustomers
 from application.customer_history import ListCustomerHistory
+from application.customer_import import ImportCustomers
 from application.customer_photos import LinkPhotos, RemoveCustomerPhoto, UploadCustomerPhoto
+from application.customer_trash import ListTrash, PurgeTrash, RestoreCustomer
 from application.customers import CreateCustomer, DeleteCustomer, GetCustomer, ListCustomers, UpdateCustomer
 from application.photo_sweep import SweepOrphanPhotos
 from application.photos import PhotoLimits
@@ -196,7 +200,19 @@ class Application(containers.DeclarativeContainer):
     list_customers = providers.Singleton(ListCustomers, uow=adapters.unit_of_work)
     get_customer = providers.Singleton(GetCustomer, uow=adapters.unit_of_work)
     update_customer = providers.Singleton(UpdateCustomer, uow=adapters.unit_of_work, clock=clock)
-    delete_customer = providers.Singleton(DeleteCustomer, uow=adapters.unit_of_work, storage=photo_storage, clock=clock)
+    delete_customer = providers.Singleton(DeleteCustomer, uow=adapters.unit_of_work, clock=clock)
+    erase_customer = providers.Singleton(EraseCustomer, uow=adapters.unit_of_work, storage=photo_storage, clock=clock)
+    restore_customer = providers.Singleton(RestoreCustomer, uow=adapters.unit_of_work, clock=clock)
+    list_trash = providers.Singleton(ListTrash, uow=adapters.unit_of_work)
+    purge_trash = providers.Singleton(
+        PurgeTrash,
+        uow=adapters.unit_of_work,
+        storage=photo_storage,
+        clock=clock,
+        period=settings.provided.trash_period,
+    )
+    export_customers = providers.Singleton(ExportCustomers, uow=adapters.unit_of_work)
+    import_customers = providers.Singleton(ImportCustomers, uow=adapters.unit_of_work, clock=clock)
     list_customer_history = providers.Singleton(ListCustomerHistory, uow=adapters.unit_of_work)
     link_photos = providers.Singleton(LinkPhotos, storage=photo_storage)
     upload_customer_photo = providers.Singleton(
@@ -231,6 +247,12 @@ HTTP_PROVIDED = (
     "get_customer",
     "update_customer",
     "delete_customer",
+    "erase_customer",
+    "restore_customer",
+    "list_trash",
+    "export_customers",
+    "import_customers",
+    "clock",
     "list_customer_history",
     "link_photos",
     "upload_customer_photo",

@@ -58,6 +58,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     access_token_minutes: Annotated[int, _range(1, 60)] = _env("CRM_ACCESS_TOKEN_MINUTES", 15)
     refresh_token_days: Annotated[int, _range(1, 90)] = _env("CRM_REFRESH_TOKEN_DAYS", 14)
     session_days: Annotated[int, _range(1, 365)] = _env("CRM_SESSION_DAYS", 30)
+    # How long a deleted customer waits in the trash before the sweep purges it.
+    trash_days: Annotated[int, _range(1, 3650)] = _env("CRM_TRASH_DAYS", 30)
     token_issuer: str = _env("CRM_TOKEN_ISSUER", "crm")
     password_time_cost: Annotated[int, _range(1, 10)] = _env("CRM_PASSWORD_TIME_COST", 3)
     password_memory_kib: Annotated[int, _range(8, 1_048_576)] = _env("CRM_PASSWORD_MEMORY_KIB", 65_536)
@@ -114,6 +116,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def session_lifetime(self) -> timedelta:
         return timedelta(days=self.session_days)
+
+    @property
+    def trash_period(self) -> timedelta:
+        return timedelta(days=self.trash_days)
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed."""

@@ -17,6 +17,8 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from adapters.http.allowed_methods import AllowedMethods, methods_by_path
 from adapters.http.auth import AuthController
 from adapters.http.authentication import provide_actor
+from adapters.http.customer_files import CustomerFilesController
+from adapters.http.customer_trash import CustomerTrashController
 from adapters.http.customers import CustomersController
 from adapters.http.health import HealthController, Readiness
 from adapters.http.observability import RequestLogging
@@ -75,6 +77,8 @@ def create_http_app(
         route_handlers=[
             AuthController,
             UsersController,
+            CustomerTrashController,
+            CustomerFilesController,
             CustomersController,
             CustomerPhotoController,
             HealthController,

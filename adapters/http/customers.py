@@ -21,6 +21,7 @@ from adapters.http.schemas import (
     CustomerPage,
     CustomerPatch,
 )
+from application.customer_erasure import EraseCustomer
 from application.customer_history import ListCustomerHistory
 from application.customer_photos import LinkPhotos
 from application.customers import (
@@ -120,17 +121,27 @@ class CustomersController(Controller):
     @delete(
         "/{customer_id:str}",
         status_code=HTTP_204_NO_CONTENT,
-        responses=responses(401, 404, 412),
-        summary="Delete a customer",
+        responses=responses(400, 401, 403, 404, 412),
+        summary="Move a customer to the trash, or (admins, erase=true) erase it for good",
+        description=(
+            "Without erase: the customer goes to the trash, from where it can be restored until the trash period"
+            " ends. With erase=true (admins only): the customer, live or in the trash, its photo and every personal"
+            " value in its history are removed at once; the history keeps one erased entry."
+        ),
     )
     async def delete_customer(
         self,
         customer_id: FromPath[str],
         actor: NamedDependency[Actor],
         delete_customer: NamedDependency[DeleteCustomer],
+        erase_customer: NamedDependency[EraseCustomer],
         if_match: IfMatch = None,
+        erase: Annotated[bool, QueryParameter(name="erase", description="Erase for good (admins).")] = False,
     ) -> None:
-        await delete_customer.execute(actor, customer_id, parse_entity_tags(if_match))
+        if erase:
+            await erase_customer.execute(actor, customer_id)
+        else:
+            await delete_customer.execute(actor, customer_id, parse_entity_tags(if_match))
 
     @get(
         "/{customer_id:str}/history",

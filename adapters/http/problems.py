@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from adapters.http.request_ids import request_id_of
 from adapters.http.schemas import FieldError, Problem
+from application.customer_import import ImportTooLarge
 from application.photos import PhotoTooLarge, UnsupportedImage
 from domain.errors import (
     Conflict,
@@ -36,6 +37,7 @@ BEARER_CHALLENGE = 'Bearer realm="crm"'
 _DOMAIN_STATUSES: tuple[tuple[type[DomainError], int, str], ...] = (
     (InvalidInput, 422, "validation-failed"),
     (PhotoTooLarge, 413, "content-too-large"),
+    (ImportTooLarge, 413, "content-too-large"),
     (UnsupportedImage, 415, "unsupported-media-type"),
     (MalformedRequest, 400, "malformed-request"),
     (InvalidGrant, 400, "invalid-grant"),

@@ -78,6 +78,33 @@ class CustomerPage(Struct):
     next_cursor: str | None
 
 
+class TrashedCustomerOut(CustomerOut):
+    """A customer in the trash, as it will come back, with when and by whom it was deleted."""
+
+    deleted_at: datetime
+    deleted_by: UserRefOut
+
+
+class TrashPage(Struct):
+    items: list[TrashedCustomerOut]
+    next_cursor: str | None
+
+
+class ImportProblemOut(Struct):
+    # The file's row, the header being row 1.
+    row: int
+    field: str
+    message: str
+
+
+class ImportReportOut(Struct):
+    dry_run: bool
+    created: int
+    updated: int
+    unchanged: int
+    errors: list[ImportProblemOut]
+
+
 class FieldChangeOut(Struct):
     """A field's value before and after the change (null: absent). The field "photo" goes between null and
     "present"."""

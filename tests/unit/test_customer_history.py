@@ -11,7 +11,7 @@ from PIL import Image
 from application.customers import NewCustomer
 from application.photos import UnsupportedImage
 from domain.customer_history import FieldChange
-from domain.errors import InvalidInput, MalformedRequest, NotFound, PreconditionFailed
+from domain.errors import Conflict, InvalidInput, MalformedRequest, NotFound, PreconditionFailed
 from domain.sign_in import Actor
 from tests.unit.conftest import Core
 
@@ -120,7 +120,7 @@ async def test_bad_cursors_and_limits_are_refused(core: Core) -> None:
             await history.execute(alice, "C-1", limit=limit)
 
 
-async def test_a_deleted_customers_history_stays_and_continues_if_the_id_returns(core: Core) -> None:
+async def test_a_deleted_customers_history_stays_and_continues_if_the_id_returns_after_the_purge(core: Core) -> None:
     alice, bob = await _actors(core)
     await core.app.create_customer().execute(alice, NewCustomer("C-1", "Ada", "Lovelace"))
     core.clock.advance(timedelta(minutes=1))
@@ -135,7 +135,11 @@ async def test_a_deleted_customers_history_stays_and_continues_if_the_id_returns
     with pytest.raises(NotFound):
         await core.app.get_customer().execute(alice, "C-1")
 
-    core.clock.advance(timedelta(minutes=1))
+    # In the trash the id stays taken; after the trash period the sweep purges it and the id is free.
+    with pytest.raises(Conflict, match="trash"):
+        await core.app.create_customer().execute(bob, NewCustomer("C-1", "Grace", "Hopper"))
+    core.clock.advance(timedelta(days=31))
+    assert await core.app.purge_trash().execute() == 1
     await core.app.create_customer().execute(bob, NewCustomer("C-1", "Grace", "Hopper"))
     kinds = [change.kind for change in (await history.execute(alice, "C-1", limit=10)).items]
     assert kinds == ["created", "deleted", "created"]

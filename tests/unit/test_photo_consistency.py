@@ -105,8 +105,13 @@ async def test_deleting_a_customer_or_a_photo_while_the_store_is_down_still_succ
     assert storage.keys == set()
 
     await core.app.upload_customer_photo().execute(actor, "C-1", png())
-    storage.fail_next("delete")
+    # In the trash, the photo stays for a restoration; the sweep leaves it alone.
     await core.app.delete_customer().execute(actor, "C-1")
+    await sweep(core, storage)
+    assert len(storage.keys) == 2
+    admin = await core.actor(await core.user("admin@example.com", admin=True, name="Admin"))
+    storage.fail_next("delete")
+    await core.app.erase_customer().execute(admin, "C-1")
     with pytest.raises(NotFound):
         await core.app.get_customer().execute(actor, "C-1")
     await sweep(core, storage)

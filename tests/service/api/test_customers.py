@@ -149,8 +149,10 @@ def test_delete_a_customer(clerk: SignedIn) -> None:
     assert_problem(clerk.get("/api/v1/customers/C-0001"), 404)
     assert_problem(clerk.delete("/api/v1/customers/C-0001"), 404)
     assert_problem(clerk.patch("/api/v1/customers/C-0001", json={"name": "X"}), 404)
-    # The id can be used again, and the new customer's ETag differs from the old one's.
-    assert create(clerk).status_code == 201
+    # In the trash the id stays taken, and the answer says where it is.
+    taken = create(clerk)
+    assert_problem(taken, 409)
+    assert "trash" in taken.json()["detail"]
 
 
 def test_unknown_and_malformed_ids_are_404(clerk: SignedIn) -> None:

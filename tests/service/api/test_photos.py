@@ -90,11 +90,15 @@ def test_replacing_and_removing_a_photo_removes_the_old_objects(clerk: SignedIn,
     assert customer["version"] == 4
 
 
-def test_deleting_the_customer_deletes_the_photo(clerk: SignedIn, photo_dir: Path) -> None:
+def test_the_trash_keeps_the_photo_and_erasing_the_customer_deletes_it(
+    clerk: SignedIn, admin: SignedIn, photo_dir: Path
+) -> None:
     new_customer(clerk)
     clerk.put(PHOTO_URL, content=image_bytes(), headers={"Content-Type": "image/jpeg"})
     assert len(stored_files(photo_dir)) == 2
     assert clerk.delete("/api/v1/customers/C-1").status_code == 204
+    assert len(stored_files(photo_dir)) == 2
+    assert admin.delete("/api/v1/customers/C-1", params={"erase": "true"}).status_code == 204
     assert stored_files(photo_dir) == []
 
 

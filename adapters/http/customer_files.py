@@ -1,0 +1,190 @@
+"""/api/v1/customers/export and /import: all customers out as CSV or NDJSON, many in from a CSV file."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.params import QueryParameter
+from litestar.response import Stream
+from litestar.status_codes import HTTP_200_OK, HTTP_422_UNPROCESSABLE_ENTITY
+
+from adapters.http.authentication import SECURITY
+from adapters.http.customer_csv import CsvWriter, export_filename, read_import
+from adapters.http.customers import SORT_DESCRIPTION
+from adapters.http.openapi import responses
+from adapters.http.schemas import CustomerOut, ImportProblemOut, ImportReportOut
+from application.customer_export import ExportCustomers
+from application.customer_import import MAX_IMPORT_BYTES, ImportCustomers, ImportReport, ImportTooLarge
+from application.customer_photos import LinkPhotos
+from application.ports.system import Clock
+from domain.customers import Customer
+from domain.errors import InvalidInput
+from domain.sign_in import Actor
+
+# Room for the multipart boundaries and part headers around the file itself.
+MULTIPART_OVERHEAD = 64 * 1024
+_CSV = Schema(type=OpenAPIType.STRING, format="binary")  # type: ignore[arg-type]
+_MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
+
+
+class ImportOperation(Operation):
+    """Documents the two ways to send the file, which Litestar cannot infer from the handler."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            content={
+                "text/csv": OpenAPIMediaType(schema=_CSV),
+                "multipart/form-data": OpenAPIMediaType(
+                    schema=Schema(type=OpenAPIType.OBJECT, properties={"file": _CSV}, required=["file"])
+                ),
+            },
+            required=True,
+            description="A CSV file, UTF-8, with a header row; at most 10 MiB and 50,000 rows.",
+        )
+
+
+class CustomerFilesController(Controller):
+    path = "/api/v1/customers"
+    tags = ["Customers"]
+    security = SECURITY
+
+    @get(
+        "/export",
+        responses={
+            200: ResponseSpec(data_container=str, media_type="text/csv", description="The customers, streamed."),
+            **responses(400, 401, 422),
+        },
+        summary="Export customers as CSV or NDJSON",
+        operation_id="exportCustomers",
+    )
+    async def export_customers(
+        self,
+        actor: NamedDependency[Actor],
+        export_customers: NamedDependency[ExportCustomers],
+        link_photos: NamedDependency[LinkPhotos],
+        clock: NamedDependency[Clock],
+        format: Annotated[  # the contract's parameter name
+            Literal["csv", "ndjson"], QueryParameter(name="format", description="csv (default) or ndjson.")
+        ] = "csv",
+        q: Annotated[
+            str | None, QueryParameter(name="q", max_length=200, description="Search id, name, surname and e-mail.")
+        ] = None,
+        sort: Annotated[str, QueryParameter(name="sort", max_length=20, description=SORT_DESCRIPTION)] = "-created_at",
+    ) -> Stream:
+        batches = export_customers.execute(actor, search=q, sort=sort)
+        content = _csv(batches, link_photos) if format == "csv" else _ndjson(batches, link_photos)
+        filename = export_filename(format, clock.now())
+        return Stream(
+            content,
+            media_type=_MEDIA_TYPES[format],
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    @post(
+        "/import",
+        operation_class=ImportOperation,
+        responses={
+            200: ResponseSpec(data_container=ImportReportOut, description="Applied, or a dry run without errors."),
+            **responses(400, 401, 413, 415, 422),
+        },
+        summary="Import customers from a CSV file",
+        description=(
+            "All or nothing: when any row fails, nothing is written and the answer is 422 with the report,"
+            " every error with its row (the header is row 1) and field."
+        ),
+        operation_id="importCustomers",
+        # read_file() counts the bytes while they stream in, against the import limit.
+        request_max_body_size=None,
+    )
+    async def import_customers(
+        self,
+        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
+        import_customers: NamedDependency[ImportCustomers],
+        mode: Annotated[
+            Literal["create", "upsert"],
+            QueryParameter(name="mode", description="create: an existing id is an error; upsert: it is updated."),
+        ] = "create",
+        dry_run: Annotated[bool, QueryParameter(name="dry_run", description="Validate and count only.")] = False,
+    ) -> Response[ImportReportOut]:
+        rows = read_import(await _read_file(request))
+        report = await import_customers.execute(actor, rows, mode=mode, dry_run=dry_run)
+        status = HTTP_422_UNPROCESSABLE_ENTITY if report.errors else HTTP_200_OK
+        return Response(_report(report), status_code=status)
+
+
+async def _csv(batches: AsyncIterator[list[Customer]], link_photos: LinkPhotos) -> AsyncIterator[bytes]:
+    writer = CsvWriter()
+    yield writer.header()
+    async for batch in batches:
+        yield writer.rows([(customer, (await link_photos.execute(customer)).photo_url) for customer in batch])
+
+
+async def _ndjson(batches: AsyncIterator[list[Customer]], link_photos: LinkPhotos) -> AsyncIterator[bytes]:
+    encoder = msgspec.json.Encoder()
+    async for batch in batches:
+        lines = bytearray()
+        for customer in batch:
+            links = await link_photos.execute(customer)
+            encoder.encode_into(CustomerOut.of(customer, links.photo_url, links.thumbnail_url), lines, len(lines))
+            lines.extend(b"\n")
+        yield bytes(lines)
+
+
+def _report(report: ImportReport) -> ImportReportOut:
+    return ImportReportOut(
+        dry_run=report.dry_run,
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        errors=[ImportProblemOut(problem.row, problem.field, problem.message) for problem in report.errors],
+    )
+
+
+async def _read_file(request: Request[Any, Any, Any]) -> bytes:
+    """The CSV file, as a ``text/csv`` body or the multipart field ``file``; 413 as soon as it is too large."""
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type == "multipart/form-data":
+        return _file_field(content_type, await _read_at_most(request, MAX_IMPORT_BYTES + MULTIPART_OVERHEAD))
+    if media_type in ("text/csv", "application/csv"):
+        return await _read_at_most(request, MAX_IMPORT_BYTES)
+    raise HTTPException(status_code=415, detail="Send the file as text/csv or as multipart/form-data (field 'file').")
+
+
+async def _read_at_most(request: Request[Any, Any, Any], limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ImportTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ImportTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _file_field(content_type: str, body: bytes) -> bytes:
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    if message.is_multipart():
+        for part in message.iter_parts():
+            if part.get_param("name", header="content-disposition") == "file":
+                payload = part.get_payload(decode=True)
+                if isinstance(payload, bytes):
+                    if len(payload) > MAX_IMPORT_BYTES:
+                        raise ImportTooLarge
+                    return payload
+    raise InvalidInput.single("file", "is required: send the CSV file in the form field 'file'")
