@@ -4,13 +4,15 @@ Every row is checked before anything is written, and every problem is reported w
 so a shop fixes its spreadsheet in one pass. With any problem, or on a dry run, nothing is written;
 otherwise the new customers, the changed ones and one history entry per change are written in one
 transaction, in bulk (the adapters do that set-based). Rows equal to the stored customer change
-nothing and are counted as unchanged.
+nothing and are counted as unchanged. An empty cell is null; a column the file does not have at all
+leaves that field of an existing customer as it is (an upsert of only id, name and surname does not
+clear e-mails).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from application.customers import ID_IN_TRASH, parse_details
@@ -73,6 +75,12 @@ class _ValidRow:
     number: int
     customer_id: CustomerId
     details: CustomerDetails
+    # The editable fields the file has columns for; an update leaves the others as they are.
+    columns: frozenset[str]
+
+    def applied_to(self, customer: Customer) -> CustomerDetails:
+        kept = {name: getattr(customer, name) for name in EDITABLE_FIELDS if name not in self.columns}
+        return replace(self.details, **kept)
 
 
 class ImportCustomers:
@@ -110,7 +118,7 @@ class ImportCustomers:
                     changes.append(CustomerChange.created(customer))
                 elif mode == "create":
                     report.errors.append(RowProblem(row.number, "id", "a customer with this id already exists"))
-                elif changed := customer.change_details(row.details, by=actor.ref, at=now):
+                elif changed := customer.change_details(row.applied_to(customer), by=actor.ref, at=now):
                     updated.append(customer)
                     changes.append(CustomerChange.updated(customer, changed))
                 else:
@@ -153,5 +161,5 @@ def _validate(rows: Sequence[ImportRow], errors: list[RowProblem]) -> list[_Vali
         if found:
             errors.extend(found)
         elif customer_id is not None:
-            valid.append(_ValidRow(row.number, customer_id, details))
+            valid.append(_ValidRow(row.number, customer_id, details, frozenset(row.values)))
     return valid
