@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+import msgspec
+
 from application.customer_import import (
     IMPORT_COLUMNS,
     MAX_IMPORT_ROWS,
@@ -43,11 +45,19 @@ READ_ONLY_COLUMNS = frozenset(EXPORT_COLUMNS) - frozenset(IMPORT_COLUMNS)
 
 _FORMULA = re.compile(r"'*[=+\-@\t\r]")
 _NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
+# The first characters that may need a look at all: most cells start with none of them.
+_SUSPECT_STARTS = frozenset("'=+-@\t\r")
 
 
 def neutralise(value: str) -> str:
     """The cell as written to a file: with a leading ``'`` when a spreadsheet would run it."""
-    return "'" + value if _FORMULA.match(value) else value
+    if value[:1] in _SUSPECT_STARTS and _FORMULA.match(value):
+        return "'" + value
+    return value
+
+
+def _optional(value: str | None) -> str:
+    return "" if value is None else neutralise(value)
 
 
 def unneutralise(value: str) -> str:
@@ -55,9 +65,10 @@ def unneutralise(value: str) -> str:
     return value[1:] if _NEUTRALISED.match(value) else value
 
 
-def timestamp(value: datetime) -> str:
-    """RFC 3339 in UTC, as the JSON API writes it."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+def timestamps(values: Sequence[datetime]) -> list[str]:
+    """RFC 3339, exactly as the JSON API writes them; msgspec formats a whole batch at C speed."""
+    formatted: list[str] = msgspec.json.decode(msgspec.json.encode(values))
+    return formatted
 
 
 def export_filename(extension: str, now: datetime) -> str:
@@ -77,23 +88,24 @@ class CsvWriter:
 
     def rows(self, customers: Iterable[tuple[Customer, str | None]]) -> bytes:
         """``customers`` with each one's photo URL."""
-        write = self._writer.writerow
-        for customer, photo_url in customers:
-            write(
-                [
-                    neutralise(customer.id),
-                    neutralise(customer.name),
-                    neutralise(customer.surname),
-                    "" if customer.email is None else neutralise(customer.email),
-                    "" if customer.phone is None else neutralise(customer.phone),
-                    "" if customer.notes is None else neutralise(customer.notes),
-                    photo_url or "",
-                    timestamp(customer.created_at),
-                    neutralise(customer.created_by.name),
-                    timestamp(customer.updated_at),
-                    neutralise(customer.updated_by.name),
-                ]
-            )
+        batch = list(customers)
+        stamps = timestamps([stamp for customer, _ in batch for stamp in (customer.created_at, customer.updated_at)])
+        self._writer.writerows(
+            [
+                neutralise(customer.id),
+                neutralise(customer.name),
+                neutralise(customer.surname),
+                _optional(customer.email),
+                _optional(customer.phone),
+                _optional(customer.notes),
+                photo_url or "",
+                stamps[2 * index],
+                neutralise(customer.created_by.name),
+                stamps[2 * index + 1],
+                neutralise(customer.updated_by.name),
+            ]
+            for index, (customer, photo_url) in enumerate(batch)
+        )
         return self._take()
 
     def _take(self) -> bytes:
