@@ -67,6 +67,7 @@ class DatabaseAdapters(containers.DeclarativeContainer):
         database_url=settings.provided.database_url,
         pool_size=settings.provided.db_pool_size,
         max_overflow=settings.provided.db_max_overflow,
+        pool_timeout=settings.provided.db_pool_timeout_seconds,
     )
     unit_of_work = providers.Singleton(SqlUnitOfWorkFactory, engine)
     # Answered from a per-process cache that PostgreSQL LISTEN/NOTIFY keeps current (started by the app's lifespan).

@@ -44,7 +44,8 @@ class Settings:
     password_memory_kib: int = 65_536
     password_parallelism: int = 4
     db_pool_size: int = 10
-    db_max_overflow: int = 5
+    db_max_overflow: int = 0
+    db_pool_timeout_seconds: float = 5.0
     bootstrap_admin_email: str | None = None
     bootstrap_admin_password: str | None = None
     bootstrap_admin_name: str = "Administrator"
@@ -108,7 +109,8 @@ class Settings:
             password_memory_kib=reader.integer("CRM_PASSWORD_MEMORY_KIB", 65_536, minimum=8, maximum=1_048_576),
             password_parallelism=reader.integer("CRM_PASSWORD_PARALLELISM", 4, minimum=1, maximum=16),
             db_pool_size=reader.integer("CRM_DB_POOL_SIZE", 10, minimum=1, maximum=100),
-            db_max_overflow=reader.integer("CRM_DB_MAX_OVERFLOW", 5, minimum=0, maximum=100),
+            db_max_overflow=reader.integer("CRM_DB_MAX_OVERFLOW", 0, minimum=0, maximum=100),
+            db_pool_timeout_seconds=reader.integer("CRM_DB_POOL_TIMEOUT_SECONDS", 5, minimum=1, maximum=60),
             bootstrap_admin_email=reader.optional("CRM_BOOTSTRAP_ADMIN_EMAIL"),
             bootstrap_admin_password=reader.optional("CRM_BOOTSTRAP_ADMIN_PASSWORD"),
             bootstrap_admin_name=reader.text("CRM_BOOTSTRAP_ADMIN_NAME", "Administrator"),
