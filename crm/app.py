@@ -18,7 +18,7 @@ from adapters.photos.local import LocalPhotoStorage
 from adapters.sql.pool_metrics import POOL_METRICS
 from adapters.sql.revocation import CachedActorLookup
 from application.photos import PhotoStorage
-from crm.container import HTTP_PROVIDED, Application, build_container
+from crm.container import Application, build_container, http_provided
 from crm.server import shutdown_requested
 from crm.settings import Settings, SettingsError
 from crm.tracing import tracing
@@ -76,7 +76,7 @@ def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[
                 if engine is not None:
                     await engine.dispose()
 
-    provided = {name: getattr(container, name) for name in HTTP_PROVIDED}
+    provided = http_provided(container)
     local_photos = not settings.uses_s3 and isinstance(container.photo_storage(), LocalPhotoStorage)
     if local_photos:
         provided["local_photos"] = container.photo_storage

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -210,33 +211,12 @@ class Application(containers.DeclarativeContainer):
     )
 
 
-# What HTTP handlers ask for by parameter name: the use cases, and the photo limits.
-HTTP_PROVIDED = (
-    "sign_in_with_password",
-    "client_addresses",
-    "sign_in_with_id_token",
-    "identity_providers",
-    "refresh_sign_in",
-    "revoke_sign_in",
-    "authenticate",
-    "who_am_i",
-    "change_my_password",
-    "list_users",
-    "create_user",
-    "get_user",
-    "update_user",
-    "delete_user",
-    "create_customer",
-    "list_customers",
-    "get_customer",
-    "update_customer",
-    "delete_customer",
-    "list_customer_history",
-    "link_photos",
-    "upload_customer_photo",
-    "remove_customer_photo",
-    "photo_limits",
-)
+def http_provided(container: Application) -> dict[str, providers.Provider[Any]]:
+    """What HTTP handlers may ask for by parameter name: every object the application container builds
+    once (the use cases, the photo limits, the client addresses…), under its provider's name."""
+    return {
+        name: provider for name, provider in container.providers.items() if isinstance(provider, providers.Singleton)
+    }
 
 
 def build_container(settings: Settings, *, in_memory: bool = False) -> Application:
