@@ -21,6 +21,8 @@ from domain.values import CustomerId, Email, Notes, PersonName, Phone, search_ke
 logger = logging.getLogger(__name__)
 
 CUSTOMER_NOT_FOUND = "No such customer."
+# How often a change is read and written again when another change landed in between.
+_UPDATE_ATTEMPTS = 5
 SORT_FIELDS: tuple[str, ...] = get_args(CustomerSortField)
 _OPTIONAL_PARSERS = {"email": Email, "phone": Phone, "notes": Notes}
 
@@ -96,9 +98,8 @@ class CreateCustomer:
         assert customer_id is not None
         assert details is not None
         customer = Customer.register(customer_id, details, by=actor.ref, at=self._clock.now())
-        async with self._uow() as uow:
-            await uow.customers.add(customer)
-            await uow.customer_history.record(CustomerChange.created(customer))
+        async with self._uow.for_single_write() as uow:
+            await uow.customers.add_with_history(customer, CustomerChange.created(customer))
             await uow.commit()
         return customer
 
@@ -187,20 +188,27 @@ class UpdateCustomer:
         patch: Mapping[str, str | None],
         expected_revisions: list[str] | None = None,
     ) -> Customer:
-        async with self._uow() as uow:
-            customer = await get_customer_for_change(uow, customer_id, lock=True)
-            _check_revision(customer, expected_revisions)
-            if "id" in patch and patch["id"] != customer.id:
-                raise InvalidInput.single("id", "cannot be changed")
-            values: dict[str, str | None] = {field: getattr(customer, field) for field in EDITABLE_FIELDS}
-            values.update({field: patch[field] for field in EDITABLE_FIELDS if field in patch})
-            details = parse_details(values)
-            changes = customer.change_details(details, by=actor.ref, at=self._clock.now())
-            if changes:
-                await uow.customers.update(customer)
-                await uow.customer_history.record(CustomerChange.updated(customer, changes))
-                await uow.commit()
-        return customer
+        # Read, change, then write only if nobody wrote in between (the revision check is part of the
+        # write); if somebody did, start over from what they wrote. No lock is held across round trips.
+        for _ in range(_UPDATE_ATTEMPTS):
+            async with self._uow.for_single_write() as uow:
+                customer = await get_customer_for_change(uow, customer_id)
+                _check_revision(customer, expected_revisions)
+                if "id" in patch and patch["id"] != customer.id:
+                    raise InvalidInput.single("id", "cannot be changed")
+                values: dict[str, str | None] = {field: getattr(customer, field) for field in EDITABLE_FIELDS}
+                values.update({field: patch[field] for field in EDITABLE_FIELDS if field in patch})
+                details = parse_details(values)
+                read_version = customer.version
+                changes = customer.change_details(details, by=actor.ref, at=self._clock.now())
+                if not changes:
+                    return customer
+                change = CustomerChange.updated(customer, changes)
+                if await uow.customers.update_with_history(customer, change, read_version=read_version):
+                    await uow.commit()
+                    return customer
+        # Changed by others on every attempt: with If-Match the next reading answers 412 (or 404 when gone).
+        raise ServiceUnavailable("The customer is being changed by others right now; try again.")
 
 
 class DeleteCustomer:

@@ -24,23 +24,25 @@ class SqlUnitOfWork(UnitOfWork):
     becomes ``ServiceUnavailable`` (503), never an unexplained error.
     """
 
-    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
+    def __init__(self, engine: AsyncEngine, *, read_only: bool = False, transaction: bool = True) -> None:
         self._engine = engine
         self._read_only = read_only
+        # Without a transaction (reads, single-statement writes) each statement commits by itself.
+        self._transaction = transaction and not read_only
         self._connection: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
         with unavailable_database_as_503():
             connection = await self._engine.connect()
             try:
-                if not self._read_only:
+                if self._transaction:
                     await connection.begin()
             except BaseException:
                 await connection.close()
                 raise
         self._connection = connection
         self.users = SqlUserRepository(connection)
-        self.customers = SqlCustomerRepository(connection, raw_reads=self._read_only)
+        self.customers = SqlCustomerRepository(connection, raw_reads=not self._transaction)
         self.customer_history = SqlCustomerHistory(connection)
         self.sign_in_sessions = SqlSignInSessionRepository(connection)
         return self
@@ -72,7 +74,8 @@ class SqlUnitOfWork(UnitOfWork):
             raise RuntimeError("commit() outside of 'async with unit_of_work'")
         if self._read_only:
             raise RuntimeError("a unit of work for reading cannot commit")
-        await self._connection.commit()
+        if self._transaction:
+            await self._connection.commit()
 
 
 class SqlUnitOfWorkFactory(UnitOfWorkFactory):
@@ -86,3 +89,7 @@ class SqlUnitOfWorkFactory(UnitOfWorkFactory):
 
     def for_reading(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._reading_engine, read_only=True)
+
+    def for_single_write(self) -> SqlUnitOfWork:
+        # The single write is one statement (adapters/sql/customer_writes.py): atomic without BEGIN/COMMIT.
+        return SqlUnitOfWork(self._reading_engine, transaction=False)
