@@ -70,7 +70,9 @@ class DatabaseAdapters(containers.DeclarativeContainer):
         max_overflow=settings.provided.db_max_overflow,
         pool_timeout=settings.provided.db_pool_timeout_seconds,
     )
-    unit_of_work = providers.Singleton(SqlUnitOfWorkFactory, engine)
+    unit_of_work = providers.Singleton(
+        SqlUnitOfWorkFactory, engine, wait_seconds=settings.provided.db_pool_timeout_seconds
+    )
     # Answered from a per-process cache that PostgreSQL LISTEN/NOTIFY keeps current (started by the app's lifespan).
     actors = providers.Singleton(
         CachedActorLookup,
