@@ -68,6 +68,9 @@ class CustomerUseCases:
 
 
 async def present_customer(customer: Customer, link_photos: LinkPhotos) -> CustomerOut:
+    if customer.photo is None:
+        # Nothing to link (most customers on a page): skip a coroutine per item.
+        return CustomerOut.of(customer)
     links = await link_photos.execute(customer)
     return CustomerOut.of(customer, links.photo_url, links.thumbnail_url)
 

@@ -32,6 +32,9 @@ class ConnectionTurns:
         self._timeout = timeout
 
     async def take(self) -> None:
+        if not self._turns.locked():
+            await self._turns.acquire()  # a free turn: no waiting, no timer
+            return
         try:
             async with asyncio.timeout(self._timeout):
                 await self._turns.acquire()
