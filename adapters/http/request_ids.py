@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import os
+import re
 from typing import Any
 
 _SANE = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
