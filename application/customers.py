@@ -21,8 +21,6 @@ from domain.values import CustomerId, Email, Notes, PersonName, Phone, search_ke
 logger = logging.getLogger(__name__)
 
 CUSTOMER_NOT_FOUND = "No such customer."
-# How often a change is read and written again when another change landed in between.
-_UPDATE_ATTEMPTS = 5
 SORT_FIELDS: tuple[str, ...] = get_args(CustomerSortField)
 _OPTIONAL_PARSERS = {"email": Email, "phone": Phone, "notes": Notes}
 
@@ -188,27 +186,47 @@ class UpdateCustomer:
         patch: Mapping[str, str | None],
         expected_revisions: list[str] | None = None,
     ) -> Customer:
-        # Read, change, then write only if nobody wrote in between (the revision check is part of the
-        # write); if somebody did, start over from what they wrote. No lock is held across round trips.
-        for _ in range(_UPDATE_ATTEMPTS):
-            async with self._uow.for_single_write() as uow:
-                customer = await get_customer_for_change(uow, customer_id)
-                _check_revision(customer, expected_revisions)
-                if "id" in patch and patch["id"] != customer.id:
-                    raise InvalidInput.single("id", "cannot be changed")
-                values: dict[str, str | None] = {field: getattr(customer, field) for field in EDITABLE_FIELDS}
-                values.update({field: patch[field] for field in EDITABLE_FIELDS if field in patch})
-                details = parse_details(values)
-                read_version = customer.version
-                changes = customer.change_details(details, by=actor.ref, at=self._clock.now())
-                if not changes:
-                    return customer
-                change = CustomerChange.updated(customer, changes)
-                if await uow.customers.update_with_history(customer, change, read_version=read_version):
-                    await uow.commit()
-                    return customer
-        # Changed by others on every attempt: with If-Match the next reading answers 412 (or 404 when gone).
-        raise ServiceUnavailable("The customer is being changed by others right now; try again.")
+        # First without a lock: read, change, then one write that lands only if nobody wrote in between.
+        async with self._uow.for_single_write() as uow:
+            customer = await self._apply(uow, actor, customer_id, patch, expected_revisions, lock=False)
+            await uow.commit()
+        if customer is not None:
+            return customer
+        # Somebody did (the row is busy): this time hold its lock from the read to the commit, so that this
+        # attempt cannot lose again. With If-Match, the newer revision is now refused (412), a delete is 404.
+        async with self._uow() as uow:
+            customer = await self._apply(uow, actor, customer_id, patch, expected_revisions, lock=True)
+            if customer is None:
+                raise ServiceUnavailable("The customer could not be changed; try again.")
+            await uow.commit()
+        return customer
+
+    async def _apply(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        customer_id: str,
+        patch: Mapping[str, str | None],
+        expected_revisions: list[str] | None,
+        *,
+        lock: bool,
+    ) -> Customer | None:
+        """The customer with the patch applied and stored; None if another change landed since the read."""
+        customer = await get_customer_for_change(uow, customer_id, lock=lock)
+        _check_revision(customer, expected_revisions)
+        if "id" in patch and patch["id"] != customer.id:
+            raise InvalidInput.single("id", "cannot be changed")
+        values: dict[str, str | None] = {field: getattr(customer, field) for field in EDITABLE_FIELDS}
+        values.update({field: patch[field] for field in EDITABLE_FIELDS if field in patch})
+        details = parse_details(values)
+        read_version = customer.version
+        changes = customer.change_details(details, by=actor.ref, at=self._clock.now())
+        if not changes:
+            return customer
+        change = CustomerChange.updated(customer, changes)
+        return (
+            customer if await uow.customers.update_with_history(customer, change, read_version=read_version) else None
+        )
 
 
 class DeleteCustomer:

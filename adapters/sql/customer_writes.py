@@ -69,9 +69,10 @@ def _new(column: str) -> Any:
     return bindparam(f"new_{column}", type_=customers.c[column].type)
 
 
-def _with_history(write: Insert | Update) -> CompiledRead:
+def _with_history(write: Insert | Update) -> tuple[Insert, CompiledRead]:
     """``write`` (returning the customer's id) followed by the history row of that id, as one statement
-    that returns the id when both were written and no row when the write matched nothing."""
+    that returns the id when both were written and no row when the write matched nothing; as SQLAlchemy
+    runs it (in a transaction) and as asyncpg runs it (on its own)."""
     written = write.returning(customers.c.id).cte("written")
     history = insert(customer_changes).from_select(
         ["customer_id", "kind", "actor_id", "at", "changes"],
@@ -83,7 +84,8 @@ def _with_history(write: Insert | Update) -> CompiledRead:
             bindparam("change_fields", type_=JSONB),
         ),
     )
-    return CompiledRead.of(history.returning(customer_changes.c.customer_id))
+    statement = history.returning(customer_changes.c.customer_id)
+    return statement, CompiledRead.of(statement)
 
 
 _ADD = _with_history(insert(customers).values({column: _new(column) for column in _SET_ONCE + _WRITTEN}))
@@ -98,25 +100,35 @@ _UPDATE = _with_history(
 )
 
 
-def _arguments(customer: Customer, change: CustomerChange) -> dict[str, Any]:
+def _arguments(customer: Customer, change: CustomerChange, *, raw: bool) -> dict[str, Any]:
     values = {f"new_{column}": value for column, value in column_values(customer).items()}
     values.update(
         change_kind=change.kind,
         change_actor=change.by.id,
         change_at=change.at,
-        # jsonb goes to asyncpg as its text: SQLAlchemy's codec on the connection sends strings as they are.
-        change_fields=json.dumps([{"field": f.field, "old": f.old, "new": f.new} for f in change.changes]),
     )
+    fields = [{"field": f.field, "old": f.old, "new": f.new} for f in change.changes]
+    # jsonb goes to asyncpg as its text (SQLAlchemy's codec on the connection sends strings as they are);
+    # SQLAlchemy serialises it itself.
+    values["change_fields"] = json.dumps(fields) if raw else fields
     return values
 
 
+async def _run(connection: AsyncConnection, write: tuple[Insert, CompiledRead], values: dict[str, Any]) -> bool:
+    """Whether ``write`` wrote; on asyncpg directly unless a transaction is open (then SQLAlchemy's, to be in it)."""
+    statement, compiled = write
+    if connection.in_transaction():
+        return (await connection.execute(statement, values)).first() is not None
+    return bool(await fetch(connection, compiled, values))
+
+
 async def add_with_history(connection: AsyncConnection, customer: Customer, created: CustomerChange) -> None:
-    await fetch(connection, _ADD, _arguments(customer, created))
+    await _run(connection, _ADD, _arguments(customer, created, raw=not connection.in_transaction()))
 
 
 async def update_with_history(
     connection: AsyncConnection, customer: Customer, change: CustomerChange, read_version: int
 ) -> bool:
-    values = _arguments(customer, change)
+    values = _arguments(customer, change, raw=not connection.in_transaction())
     values["read_version"] = read_version
-    return bool(await fetch(connection, _UPDATE, values))
+    return await _run(connection, _UPDATE, values)

@@ -105,3 +105,20 @@ async def test_a_change_to_a_deleted_or_recreated_customer_writes_nothing(backen
         await uow.commit()
     assert await read(backend, lambda uow: uow.customers.get(C1)) == again
     assert len(await _history(backend)) == 2
+
+
+async def test_inside_a_transaction_the_writes_land_at_commit_and_not_without_it(backend: Backend) -> None:
+    created = await _created(backend)
+    customer, change, read_version = _renamed(replace(created), "King")
+    async with backend.uow() as uow:
+        assert await uow.customers.get(C1, for_update=True) == created
+        assert await uow.customers.update_with_history(customer, change, read_version=read_version)
+        # Leaving without a commit rolls both back.
+    assert await read(backend, lambda uow: uow.customers.get(C1)) == created
+    assert len(await _history(backend)) == 1
+    async with backend.uow() as uow:
+        await uow.customers.get(C1, for_update=True)
+        assert await uow.customers.update_with_history(customer, change, read_version=read_version)
+        await uow.commit()
+    assert await read(backend, lambda uow: uow.customers.get(C1)) == customer
+    assert len(await _history(backend)) == 2
