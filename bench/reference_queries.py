@@ -31,6 +31,7 @@ from bench.reference_shapes import (
     search_key,
 )
 
+UPDATE_ATTEMPTS = 3
 _COLUMNS = """c.id, c.name, c.surname, c.email, c.phone, c.notes, c.created_at, c.created_by,
     cr.name AS created_by_name, c.updated_at, c.updated_by, up.name AS updated_by_name, c.version"""
 _JOINS = "JOIN users cr ON cr.id = c.created_by JOIN users up ON up.id = c.updated_by"
@@ -135,8 +136,11 @@ async def update_customer(
     except msgspec.ValidationError as error:
         raise HttpError(422, str(error)) from error
     notes_set, phone_set = patch.notes is not msgspec.UNSET, patch.phone is not msgspec.UNSET
-    row = await pool.fetchrow(UPDATE, customer_id, notes_set, patch.notes if notes_set else None, phone_set,
-                              patch.phone if phone_set else None, datetime.now(UTC), user_id)  # fmt: skip
-    if row is None:
-        raise HttpError(404, "No such customer.")
-    return customer_out(row), etag(row)
+    # A concurrent change of the same row can make the version check match nothing: try again, as the
+    # service does (it retries under the row lock).
+    for _ in range(UPDATE_ATTEMPTS):
+        row = await pool.fetchrow(UPDATE, customer_id, notes_set, patch.notes if notes_set else None, phone_set,
+                                  patch.phone if phone_set else None, datetime.now(UTC), user_id)  # fmt: skip
+        if row is not None:
+            return customer_out(row), etag(row)
+    raise HttpError(404, "No such customer.")
