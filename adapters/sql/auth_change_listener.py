@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from adapters.sql.engine import ssl_mode
+
 if TYPE_CHECKING:
     from adapters.sql.actor_cache import ActorCache
 

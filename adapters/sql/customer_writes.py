@@ -17,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.raw_reads import CompiledRead, fetch
 from adapters.sql.tables import customer_changes, customers
-from application.customers import sort_key
 from domain.customer_history import CustomerChange
-from domain.customers import Customer
+from domain.customers import Customer, sort_key
 
 _WRITTEN = (
     "name",

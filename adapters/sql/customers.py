@@ -17,7 +17,7 @@ from adapters.sql.rows import LIKE_ESCAPE, contains_pattern, optional, trusted
 from adapters.sql.tables import customers, users
 from application.ports.persistence import CustomerListQuery, CustomerRepository
 from domain.customer_history import CustomerChange
-from domain.customers import Customer, Photo, sort_key
+from domain.customers import Customer, Photo
 from domain.users import UserRef
 from domain.values import CustomerId, Email, Notes, PersonName, Phone
 
