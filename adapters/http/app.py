@@ -20,7 +20,7 @@ from adapters.http.authentication import provide_actor
 from adapters.http.customers import CustomersController
 from adapters.http.health import HealthController, Readiness
 from adapters.http.observability import RequestLogging
-from adapters.http.openapi import refuse_unknown_fields, security_components
+from adapters.http.openapi import complete_document, operation_id, security_components
 from adapters.http.photos import CustomerPhotoController, serve_local_photo
 from adapters.http.problems import EXCEPTION_HANDLERS
 from adapters.http.request_checks import check_request_shape
@@ -98,6 +98,7 @@ def create_http_app(
             path="/docs",
             render_plugins=[SwaggerRenderPlugin(path="/")],
             components=security_components("/api/v1/auth/token"),
+            operation_id_creator=operation_id,
         ),
         request_max_body_size=JSON_BODY_LIMIT,
         middleware=[metrics.middleware],
@@ -107,5 +108,5 @@ def create_http_app(
         # The process's logging is configured once by the composition root (crm/logging.py).
         logging_config=None,
     )
-    refuse_unknown_fields(app.openapi_schema, (body.__name__ for body in Strict.__subclasses__()))
+    complete_document(app.openapi_schema, (body.__name__ for body in Strict.__subclasses__()))
     return app, ResponseHeaders(RequestLogging(AllowedMethods(app, methods_by_path(app.routes))))
