@@ -10,7 +10,6 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins import PluginProtocol
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
@@ -18,6 +17,7 @@ from adapters.http.allowed_methods import AllowedMethods, methods_by_path
 from adapters.http.auth import AuthController
 from adapters.http.authentication import provide_actor
 from adapters.http.customers import CustomersController
+from adapters.http.docs_page import OfflineSwaggerUI
 from adapters.http.health import HealthController, Readiness
 from adapters.http.observability import RequestLogging
 from adapters.http.openapi import complete_document, operation_id, security_components
@@ -96,7 +96,7 @@ def create_http_app(
             version=API_VERSION,
             description="REST API of the CRM: customers with photos, users and admins, OAuth 2.0 sign-in.",
             path="/docs",
-            render_plugins=[SwaggerRenderPlugin(path="/")],
+            render_plugins=[OfflineSwaggerUI(path="/")],
             components=security_components("/api/v1/auth/token"),
             operation_id_creator=operation_id,
         ),

@@ -16,7 +16,7 @@ PHOTO_URL = (
     "?expires=1795511700&type=image%2Fjpeg&signature=Jx3kq0bV9vYtM2hW"
 )
 THUMBNAIL_URL = (
-    "https://crm.example.com/photos/2c26b46b68ffc68ff99b453c1d304134"
+    "https://crm.example.com/photos/9f86d081884c7d659a2feaa0c55ad015-thumb"
     "?expires=1795511700&type=image%2Fjpeg&signature=Qe7LrP1sZ4nA8cWd"
 )
 
