@@ -70,11 +70,18 @@ BODIES: dict[str, Any] = {
     "UserPatch": {"is_admin": True},
     "UserOut": USER,
     "UserPage": {"items": [USER], "next_cursor": None},
-    "PasswordChange": {"current_password": "Enigma broken at Bletchley", "new_password": "Bombe machines hum all night"},
+    "PasswordChange": {
+        "current_password": "Enigma broken at Bletchley",
+        "new_password": "Bombe machines hum all night",
+    },
     "TokenResponse": {
-        "access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImNybS0xIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiI1ZDFlMmYzYSJ9.c2lnbmF0dXJl",
+        "access_token": (
+            "eyJhbGciOiJIUzI1NiIsImtpZCI6ImNybS0xIiwidHlwIjoiYXQrand0In0"
+            ".eyJzdWIiOiI1ZDFlMmYzYS00YjVjLTRkNmUtOGY3YS05YjBjMWQyZTNmNGEifQ"
+            ".Vw3kq0bV9vYtM2hWJx3kq0bV9vYtM2hWJx3kq0bV9vY"
+        ),
         "expires_in": 900,
-        "refresh_token": "rt_3q2-7Wx9bK0dVfLmN4pQ8sT1uY6zA5cE",
+        "refresh_token": "q3Zt8vN1xK6bR0wY4mD7cJ2hL9sF5pA8eG3uT6iO1kV",
         "token_type": "Bearer",
     },
     "ProviderOut": {"name": "google", "issuer": "https://accounts.google.com", "client_id": "crm-frontend"},
@@ -85,11 +92,19 @@ OAUTH_ERROR = {"error": "invalid_grant", "error_description": "The e-mail or pas
 
 _PROBLEM_DETAILS = {
     400: ("malformed-request", "Bad request", "Unknown query parameter(s): page."),
-    401: ("not-authenticated", "Not authenticated", "Sign in and send the access token as 'Authorization: Bearer <token>'."),
+    401: (
+        "not-authenticated",
+        "Not authenticated",
+        "Sign in and send the access token as 'Authorization: Bearer <token>'.",
+    ),
     403: ("forbidden", "Forbidden", "Only admins may manage users."),
     404: ("not-found", "Not found", "No customer with id C-0042."),
     409: ("conflict", "Conflict", "A customer with id C-0001 already exists."),
-    412: ("precondition-failed", "Precondition failed", "The customer has changed since you read it; read it again and retry."),
+    412: (
+        "precondition-failed",
+        "Precondition failed",
+        "The customer has changed since you read it; read it again and retry.",
+    ),
     413: ("content-too-large", "Content too large", "The photo is larger than 10485760 bytes."),
     415: ("unsupported-media-type", "Unsupported media type", "The photo must be a JPEG, PNG or WebP image."),
     422: ("validation-failed", "Validation failed", "The request has invalid values."),

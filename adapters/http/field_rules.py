@@ -28,16 +28,12 @@ _SPACES = r" \xa0\u1680\u2000-\u200a\u202f\u205f\u3000"
 CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 # Not blank once trimmed: at least one character that is neither a control nor white space.
 PERSON_NAME_PATTERN = rf"^[^{_CONTROLS}]*[^{_CONTROLS}{_SPACES}][^{_CONTROLS}]*$"
-EMAIL_PATTERN = (
-    rf"^[^@{_CONTROLS}{_SPACES}]{{1,64}}@[^@.{_CONTROLS}{_SPACES}]+(?:\.[^@.{_CONTROLS}{_SPACES}]+)+$"
-)
+EMAIL_PATTERN = rf"^[^@{_CONTROLS}{_SPACES}]{{1,64}}@[^@.{_CONTROLS}{_SPACES}]+(?:\.[^@.{_CONTROLS}{_SPACES}]+)+$"
 # Digits and + ( ) . - / with inner spaces, optionally an extension: "+44 20 7946 0958 ext. 12".
 PHONE_PATTERN = r"^[0-9+()./-](?:[0-9+() ./-]*[0-9+()./-])?(?: ?(?:[xX]|[eE][xX][tT]\.?) ?[0-9]+)?$"
 NOTES_PATTERN = rf"^[^{_CONTROLS_BUT_NEWLINES}]*$"
 # One or more entity tags (RFC 9110 §8.8.3), or "*". Our ETags are "<version>.<hex>".
-ENTITY_TAGS_PATTERN = (
-    r'^(?:\*|(?:W/)?"[\x21\x23-\x7e]+"(?:[ \t]*,[ \t]*(?:W/)?"[\x21\x23-\x7e]+")*)$'
-)
+ENTITY_TAGS_PATTERN = r'^(?:\*|(?:W/)?"[\x21\x23-\x7e]+"(?:[ \t]*,[ \t]*(?:W/)?"[\x21\x23-\x7e]+")*)$'
 # A format name of our own, so that tools can tell these headers apart from free text.
 ENTITY_TAGS_FORMAT = "entity-tags"
 # What encode_cursor() issues: unpadded base64url.

@@ -14,6 +14,7 @@ from litestar.openapi.spec import (
     OAuthFlow,
     OAuthFlows,
     OpenAPI,
+    OpenAPIFormat,
     OpenAPIMediaType,
     OpenAPIType,
     Operation,
@@ -200,7 +201,7 @@ def _tighten_parameter(parameter: Parameter, schema: Schema) -> None:
 
 
 def _photo_upload_body() -> RequestBody:
-    binary = Schema(type=OpenAPIType.STRING, format="binary", description="The image: JPEG, PNG or WebP.")
+    binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description="The image: JPEG, PNG or WebP.")
     form = Schema(
         type=OpenAPIType.OBJECT,
         properties={"file": binary},

@@ -44,9 +44,7 @@ EmailText = Annotated[
 ]
 PhoneText = Annotated[
     str,
-    _documented(
-        1024, rules.PHONE, "Digits, spaces and + ( ) . - /, optionally an extension.", "+44 20 7946 0958"
-    ),
+    _documented(1024, rules.PHONE, "Digits, spaces and + ( ) . - /, optionally an extension.", "+44 20 7946 0958"),
 ]
 NotesText = Annotated[
     str,

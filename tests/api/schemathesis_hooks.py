@@ -7,10 +7,9 @@ Anything else still fails the run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
-
-import re
 
 import schemathesis
 from hypothesis import strategies as st
@@ -55,7 +54,11 @@ def _explained(body: dict[str, Any], error: dict[str, Any]) -> str | None:
     field, message = str(error.get("field")), str(error.get("message"))
     if message == "must not contain control characters" and _unlisted_character(body, field):
         return "unlisted-characters"
-    if field in ("password", "new_password") and message.startswith("is too common") and _weak_password(body.get(field)):
+    if (
+        field in ("password", "new_password")
+        and message.startswith("is too common")
+        and _weak_password(body.get(field))
+    ):
         return "common-password"
     if field == "current_password" and message == "is not your current password":
         return "not-the-current-password"

@@ -63,9 +63,7 @@ def _jpeg(path: Path) -> Path:
     return path
 
 
-def test_a_frontend_developer_signs_in_creates_a_customer_and_uploads_a_photo(
-    docs_server: str, tmp_path: Path
-) -> None:
+def test_a_frontend_developer_signs_in_creates_a_customer_and_uploads_a_photo(docs_server: str, tmp_path: Path) -> None:
     executable = chromium()
     from playwright.sync_api import expect, sync_playwright
 
