@@ -234,8 +234,17 @@ class TokenRequest(Struct):
     """The token endpoint's form (RFC 6749 §4.3, §6; RFC 8693). Extra OAuth parameters such as
     ``scope`` or ``client_id`` are accepted and ignored, as RFC 6749 §3.2 requires."""
 
-    grant_type: str
-    username: str | None = None
+    grant_type: Annotated[
+        str,
+        Meta(
+            description="password (with username and password), refresh_token, or token exchange (RFC 8693).",
+            examples=["password"],
+            extra_json_schema={
+                "extra": {"enum": ["password", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"]}
+            },
+        ),
+    ]
+    username: Annotated[str | None, Meta(description="The user's e-mail address.", examples=["ada@example.com"])] = None
     password: str | None = None
     refresh_token: str | None = None
     subject_token: str | None = None
