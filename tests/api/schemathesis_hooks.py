@@ -50,8 +50,14 @@ def _unlisted_character(body: dict[str, Any], field: str) -> bool:
     return isinstance(value, str) and has_control_characters(value, allow_newlines=field == "notes")
 
 
-def _explained(body: dict[str, Any], error: dict[str, Any]) -> str | None:
+def _explained(case: Any, body: dict[str, Any], error: dict[str, Any]) -> str | None:
     field, message = str(error.get("field")), str(error.get("message"))
+    if (
+        field == "id"
+        and message == "cannot be changed"
+        and body.get("id") != (case.path_parameters or {}).get("customer_id")
+    ):
+        return "changed-id"
     if message == "must not contain control characters" and _unlisted_character(body, field):
         return "unlisted-characters"
     if (
@@ -78,7 +84,7 @@ def _rejected_valid_request(case: Any, response: Any) -> str | None:
         return "not-an-image"
     if status == 422 and isinstance(case.body, dict):
         errors = problem.get("errors") or []
-        names = {_explained(case.body, error) for error in errors}
+        names = {_explained(case, case.body, error) for error in errors}
         if errors and None not in names:
             return ",".join(sorted(str(name) for name in names))
     return None
