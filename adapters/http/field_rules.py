@@ -34,6 +34,8 @@ PHONE_PATTERN = r"^[0-9+()./-](?:[0-9+() ./-]*[0-9+()./-])?(?: ?(?:[xX]|[eE][xX]
 NOTES_PATTERN = rf"^[^{_CONTROLS_BUT_NEWLINES}]*$"
 # One or more entity tags (RFC 9110 §8.8.3), or "*". Our ETags are "<version>.<hex>".
 ENTITY_TAGS_PATTERN = r'^(?:\*|(?:W/)?"[\x21\x23-\x7e]+"(?:[ \t]*,[ \t]*(?:W/)?"[\x21\x23-\x7e]+")*)$'
+# The ETags the service issues: "<version>.<creation time in microseconds, hex>".
+ETAG_PATTERN = r'^"[0-9]+\.[0-9a-f]+"$'
 # A format name of our own, so that tools can tell these headers apart from free text.
 ENTITY_TAGS_FORMAT = "entity-tags"
 # What encode_cursor() issues: unpadded base64url.

@@ -15,7 +15,9 @@ from litestar.openapi.spec import (
     OAuthFlows,
     OpenAPI,
     OpenAPIFormat,
+    OpenAPIHeader,
     OpenAPIMediaType,
+    OpenAPIResponse,
     OpenAPIType,
     Operation,
     Parameter,
@@ -151,6 +153,39 @@ _PARAMETER_RULES: dict[str, dict[str, Any]] = {
 }
 
 
+def _header(description: str, schema: Schema, example: str, *, required: bool = True) -> OpenAPIHeader:
+    return OpenAPIHeader(schema=schema, description=description, required=required, example=example)
+
+
+_ETAG_HEADER = _header(
+    "The customer's current ETag, for If-Match and If-None-Match.",
+    Schema(type=OpenAPIType.STRING, pattern=field_rules.ETAG_PATTERN),
+    examples.ETAG,
+)
+_NEXT_PAGE = _header(
+    'The next page (RFC 8288), when there is one: <…?cursor=…>; rel="next".',
+    Schema(type=OpenAPIType.STRING),
+    f'</api/v1/customers?cursor={examples.CURSOR}>; rel="next"',
+    required=False,
+)
+
+
+def _location(example: str) -> OpenAPIHeader:
+    return _header("Where the new resource is.", Schema(type=OpenAPIType.STRING), example)
+
+
+# Response headers a client reads, by operationId and status.
+_RESPONSE_HEADERS: dict[str, dict[str, dict[str, OpenAPIHeader]]] = {
+    "createCustomer": {"201": {"ETag": _ETAG_HEADER, "Location": _location("/api/v1/customers/C-0001")}},
+    "getCustomer": {"200": {"ETag": _ETAG_HEADER}, "304": {"ETag": _ETAG_HEADER}},
+    "updateCustomer": {"200": {"ETag": _ETAG_HEADER}},
+    "createUser": {"201": {"Location": _location(f"/api/v1/users/{examples.USER['id']}")}},
+    "listCustomers": {"200": {"Link": _NEXT_PAGE}},
+    "listUsers": {"200": {"Link": _NEXT_PAGE}},
+    "listCustomerHistory": {"200": {"Link": _NEXT_PAGE}},
+}
+
+
 def complete_document(document: OpenAPI, strict_bodies: Iterable[str]) -> None:
     """Add to Litestar's document what it cannot infer from the handlers."""
     schemas = document.components.schemas or {}
@@ -171,6 +206,10 @@ def complete_document(document: OpenAPI, strict_bodies: Iterable[str]) -> None:
                 _tighten_parameter(parameter, parameter.schema)
         if operation.operation_id == "uploadCustomerPhoto":
             operation.request_body = _photo_upload_body()
+        for status, headers in _RESPONSE_HEADERS.get(operation.operation_id or "", {}).items():
+            response = (operation.responses or {}).get(status)
+            if isinstance(response, OpenAPIResponse):
+                response.headers = {**(response.headers or {}), **headers}
 
 
 def _operations(document: OpenAPI) -> Iterator[Operation]:

@@ -62,6 +62,16 @@ def test_the_photo_upload_documents_both_ways_to_send_the_image(document: dict[s
     assert content["image/png"]["schema"]["format"] == "binary"
 
 
+def test_the_headers_a_client_reads_are_documented(document: dict[str, Any], clerk: SignedIn) -> None:
+    operations = _operations(document)
+    etag = operations["getCustomer"]["responses"]["200"]["headers"]["ETag"]
+    assert etag["required"] is True
+    created = clerk.post("/api/v1/customers", json={"id": "C-0001", "name": "Ada", "surname": "Lovelace"})
+    assert re.search(etag["schema"]["pattern"], created.headers["ETag"])
+    assert set(operations["createCustomer"]["responses"]["201"]["headers"]) == {"ETag", "Location"}
+    assert "Link" in operations["listCustomers"]["responses"]["200"]["headers"]
+
+
 def test_the_domain_rules_are_in_the_schemas(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
     create = schemas["CustomerCreate"]
