@@ -11,7 +11,6 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins import PluginProtocol
 from litestar.plugins.prometheus import PrometheusController
 
@@ -19,9 +18,10 @@ from adapters.http.allowed_methods import methods_by_path
 from adapters.http.auth import AuthController
 from adapters.http.authentication import actor_dependency
 from adapters.http.customers import CustomersController, CustomerUseCases
+from adapters.http.docs_page import OfflineSwaggerUI
 from adapters.http.edge import Edge
 from adapters.http.health import HealthController, Readiness
-from adapters.http.openapi import refuse_unknown_fields, security_components
+from adapters.http.openapi import complete_document, operation_id, security_components
 from adapters.http.photos import CustomerPhotoController, serve_local_photo
 from adapters.http.problems import EXCEPTION_HANDLERS
 from adapters.http.request_checks import check_request_shape
@@ -91,8 +91,9 @@ def create_http_app(
             version=API_VERSION,
             description="REST API of the CRM: customers with photos, users and admins, OAuth 2.0 sign-in.",
             path="/docs",
-            render_plugins=[SwaggerRenderPlugin(path="/")],
+            render_plugins=[OfflineSwaggerUI(path="/")],
             components=security_components("/api/v1/auth/token"),
+            operation_id_creator=operation_id,
         ),
         request_max_body_size=JSON_BODY_LIMIT,
         plugins=list(plugins),
@@ -102,6 +103,6 @@ def create_http_app(
         # The process's logging is configured once by the composition root (crm/asgi.py).
         logging_config=None,
     )
-    refuse_unknown_fields(app.openapi_schema, (body.__name__ for body in Strict.__subclasses__()))
+    complete_document(app.openapi_schema, (body.__name__ for body in Strict.__subclasses__()))
     # Headers, request ids, access lines and request metrics: one ASGI layer (adapters/http/edge.py).
     return app, Edge(app, methods_by_path(app.routes))
