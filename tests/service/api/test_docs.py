@@ -7,7 +7,6 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -45,8 +44,8 @@ def test_the_page_needs_nothing_from_outside(client: httpx.Client) -> None:
 @pytest.fixture
 def docs_server(settings: Settings, clean_database: object) -> Iterator[str]:
     """A server of its own whose first admin comes from CRM_BOOTSTRAP_ADMIN_*, as in a fresh installation."""
-    bootstrapped = replace(settings, bootstrap_admin_email=ADMIN_EMAIL, bootstrap_admin_password=ADMIN_PASSWORD)
-    with serve_in_thread(lambda url: create_app(replace(bootstrapped, public_url=url))) as url:
+    bootstrapped = settings.replace(bootstrap_admin_email=ADMIN_EMAIL, bootstrap_admin_password=ADMIN_PASSWORD)
+    with serve_in_thread(lambda url: create_app(bootstrapped.replace(public_url=url))) as url:
         yield url
 
 
