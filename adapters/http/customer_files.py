@@ -64,7 +64,6 @@ class CustomerFilesController(Controller):
             **responses(400, 401, 422),
         },
         summary="Export customers as CSV or NDJSON",
-        operation_id="exportCustomers",
     )
     async def export_customers(
         self,
@@ -101,7 +100,6 @@ class CustomerFilesController(Controller):
             "All or nothing: when any row fails, nothing is written and the answer is 422 with the report,"
             " every error with its row (the header is row 1) and field."
         ),
-        operation_id="importCustomers",
         # read_file() counts the bytes while they stream in, against the import limit.
         request_max_body_size=None,
     )

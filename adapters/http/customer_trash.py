@@ -39,7 +39,6 @@ class CustomerTrashController(Controller):
         "/trash",
         responses=responses(400, 401, 422),
         summary="List the trash, most recently deleted first",
-        operation_id="listCustomerTrash",
     )
     async def list_trash(
         self,
@@ -59,7 +58,6 @@ class CustomerTrashController(Controller):
         status_code=HTTP_200_OK,
         responses=responses(401, 404),
         summary="Restore a customer from the trash",
-        operation_id="restoreCustomer",
     )
     async def restore_customer(
         self,

@@ -24,13 +24,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.sql import customer_writes
+from adapters.sql.customer_writes import column_values
 from adapters.sql.errors import domain_errors
 from adapters.sql.raw_reads import CompiledRead, fetch
 from adapters.sql.rows import LIKE_ESCAPE, contains_pattern, optional, trusted
 from adapters.sql.staging import copy_to_staging
 from adapters.sql.tables import customers, users
 from application.ports.persistence import CustomerListQuery, CustomerRepository
-from domain.customers import Customer, Photo, TrashedCustomer, sort_key
+from domain.customer_history import CustomerChange
+from domain.customers import Customer, Photo, TrashedCustomer
 from domain.users import UserRef
 from domain.values import CustomerId, Email, Notes, PersonName, Phone
 
@@ -81,31 +84,9 @@ _SORT_COLUMNS: dict[str, ColumnElement[Any]] = {
 }
 
 
-def _values(customer: Customer) -> dict[str, Any]:
-    photo = customer.photo
-    return {
-        "name": customer.name,
-        "surname": customer.surname,
-        "email": customer.email,
-        "phone": customer.phone,
-        "notes": customer.notes,
-        "name_key": sort_key(customer, "name"),
-        "surname_key": sort_key(customer, "surname"),
-        "search_text": customer.search_text,
-        "photo_key": photo.key if photo else None,
-        "photo_thumbnail_key": photo.thumbnail_key if photo else None,
-        "photo_content_type": photo.content_type if photo else None,
-        "created_at": customer.created_at,
-        "created_by": customer.created_by.id,
-        "updated_at": customer.updated_at,
-        "updated_by": customer.updated_by.id,
-        "version": customer.version,
-    }
-
-
 def _row(customer: Customer) -> dict[str, Any]:
     """Every column of a live customer's row."""
-    return {"id": customer.id, **_values(customer), "deleted_at": None, "deleted_by": None}
+    return {**column_values(customer), "deleted_at": None, "deleted_by": None}
 
 
 def _customer(row: Mapping[str, Any]) -> Customer:
@@ -189,7 +170,7 @@ class SqlCustomerRepository(CustomerRepository):
 
     async def add(self, customer: Customer) -> None:
         with domain_errors():
-            await self._connection.execute(insert(customers).values(id=customer.id, **_values(customer)))
+            await self._connection.execute(insert(customers).values(**column_values(customer)))
 
     async def get(self, customer_id: CustomerId, *, for_update: bool = False) -> Customer | None:
         values = {"customer_id": customer_id}
@@ -204,7 +185,7 @@ class SqlCustomerRepository(CustomerRepository):
     async def update(self, customer: Customer) -> None:
         with domain_errors():
             await self._connection.execute(
-                update(customers).where(customers.c.id == customer.id).values(**_values(customer))
+                update(customers).where(customers.c.id == customer.id).values(**column_values(customer))
             )
 
     async def delete(self, customer_id: CustomerId) -> None:
@@ -226,7 +207,7 @@ class SqlCustomerRepository(CustomerRepository):
         await self._connection.execute(
             update(customers)
             .where(customers.c.id == customer.id, _IN_TRASH)
-            .values(deleted_at=None, deleted_by=None, **_values(customer))
+            .values(deleted_at=None, deleted_by=None, **column_values(customer))
         )
 
     async def list_trash(self, limit: int, after: tuple[datetime, str] | None = None) -> list[TrashedCustomer]:
@@ -290,7 +271,7 @@ class SqlCustomerRepository(CustomerRepository):
             await self._connection.execute(
                 update(customers)
                 .where(customers.c.id == staging.c.id)
-                .values({name: staging.c[name] for name in _values(customers_[0])})
+                .values({name: staging.c[name] for name in column_values(customers_[0]) if name != "id"})
             )
 
     async def referenced_photo_keys(self, keys: Sequence[str]) -> set[str]:
@@ -304,6 +285,14 @@ class SqlCustomerRepository(CustomerRepository):
         )
         result = await self._connection.execute(statement)
         return {key for row in result for key in (row.photo_key, row.photo_thumbnail_key) if key in wanted}
+
+    async def add_with_history(self, customer: Customer, created: CustomerChange) -> None:
+        with domain_errors():
+            await customer_writes.add_with_history(self._connection, customer, created)
+
+    async def update_with_history(self, customer: Customer, change: CustomerChange, *, read_version: int) -> bool:
+        with domain_errors():
+            return await customer_writes.update_with_history(self._connection, customer, change, read_version)
 
     async def list(self, query: CustomerListQuery) -> list[Customer]:
         statement, compiled = _list_statement(query.sort, query.descending, query.after is not None, bool(query.search))
