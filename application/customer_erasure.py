@@ -14,7 +14,7 @@ from application.ports.persistence import UnitOfWorkFactory
 from application.ports.photos import PhotoStorage
 from application.ports.system import Clock
 from domain.customer_history import CustomerChange
-from domain.errors import NotFound
+from domain.errors import NotFound, PreconditionFailed
 from domain.sign_in import Actor
 
 
@@ -24,7 +24,8 @@ class EraseCustomer:
         self._storage = storage
         self._clock = clock
 
-    async def execute(self, actor: Actor, customer_id: str) -> None:
+    async def execute(self, actor: Actor, customer_id: str, expected_revisions: list[str] | None = None) -> None:
+        """``expected_revisions`` (If-Match), when given, must name the customer's current revision."""
         require_admin(actor, "Only admins may erase customers.")
         erased_id = parse_customer_id(customer_id)
         async with self._uow() as uow:
@@ -34,6 +35,8 @@ class EraseCustomer:
                 customer = None if trashed is None else trashed.customer
             if customer is None and not await uow.customer_history.list(erased_id, 1):
                 raise NotFound(CUSTOMER_NOT_FOUND)
+            if customer is not None and not customer.matches_revision(expected_revisions):
+                raise PreconditionFailed("The customer has changed since you read it; read it again and retry.")
             await uow.customers.delete(erased_id)
             await uow.customer_history.erase(erased_id)
             await uow.customer_history.record(CustomerChange.erased(erased_id, actor.ref, self._clock.now()))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from application.customers import check_sort, list_query, position_of
-from application.ports.persistence import UnitOfWorkFactory
+from application.ports.persistence import CustomerListQuery, UnitOfWorkFactory
 from domain.customers import Customer
 from domain.sign_in import Actor
 
@@ -23,22 +23,25 @@ class ExportCustomers:
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
 
-    def execute(
+    async def execute(
         self, actor: Actor, *, search: str | None = None, sort: str = "-created_at", batch_size: int = EXPORT_BATCH_SIZE
     ) -> AsyncIterator[list[Customer]]:
-        """Checks the sort order at once (so a bad one is refused before the answer starts); the batches
-        are read as they are iterated."""
+        """Checks the request and reads the first batch at once, so that a bad request or an unavailable
+        database is answered before the export starts; the other batches are read as they are iterated."""
         check_sort(sort)
-        return self._batches(search, sort, batch_size)
+        first = await self._batch(list_query(sort, search, batch_size, None))
+        return self._batches(first, search, sort, batch_size)
 
-    async def _batches(self, search: str | None, sort: str, batch_size: int) -> AsyncIterator[list[Customer]]:
-        after = None
-        while True:
-            query = list_query(sort, search, batch_size, after)
-            async with self._uow.for_reading() as uow:
-                batch = await uow.customers.list(query)
-            if batch:
-                yield batch
+    async def _batch(self, query: CustomerListQuery) -> list[Customer]:
+        async with self._uow.for_reading() as uow:
+            return await uow.customers.list(query)
+
+    async def _batches(
+        self, batch: list[Customer], search: str | None, sort: str, batch_size: int
+    ) -> AsyncIterator[list[Customer]]:
+        while batch:
+            yield batch
             if len(batch) < batch_size:
                 return
-            after = position_of(batch[-1], query.sort)
+            after = position_of(batch[-1], sort.removeprefix("-"))
+            batch = await self._batch(list_query(sort, search, batch_size, after))

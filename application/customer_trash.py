@@ -22,7 +22,6 @@ from domain.values import CustomerId
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TRASH_PERIOD = timedelta(days=30)
 NOT_IN_TRASH = "No such customer in the trash."
 
 

@@ -13,7 +13,7 @@ from application.photos import photo_keys
 from application.ports.persistence import CustomerListQuery, CustomerSortField, UnitOfWork, UnitOfWorkFactory
 from application.ports.photos import PhotoStorage
 from application.ports.system import Clock
-from application.validation import Problems
+from application.validation import Problems, check_search
 from domain.customer_history import CustomerChange
 from domain.customers import EDITABLE_FIELDS, Customer, CustomerDetails, Photo, sort_key
 from domain.errors import (
@@ -158,6 +158,7 @@ def check_sort(sort: str) -> None:
 
 def list_query(sort: str, search: str | None, limit: int, after: tuple[Any, str] | None) -> CustomerListQuery:
     """The repository's query for a checked ``sort`` (e.g. ``-created_at``) and the user's search text."""
+    check_search(search)
     return CustomerListQuery(
         limit=limit,
         sort=sort.removeprefix("-"),  # type: ignore[arg-type]  # checked by check_sort

@@ -10,7 +10,7 @@ from application.pagination import Page, check_limit, decode_cursor, page_of
 from application.ports.persistence import UnitOfWork, UnitOfWorkFactory, UserListQuery
 from application.ports.security import PasswordHasher
 from application.ports.system import Clock, IdGenerator
-from application.validation import Problems
+from application.validation import Problems, check_search
 from domain.errors import Conflict, InvalidInput, MalformedRequest, NotFound
 from domain.passwords import check_password_policy
 from domain.sign_in import SYSTEM_OPERATOR, Actor
@@ -103,6 +103,7 @@ class ListUsers:
         cursor: str | None = None,
     ) -> Page[User]:
         require_admin(actor)
+        check_search(search)
         after = None
         if cursor is not None:
             email_key, raw_id = decode_cursor(cursor, 2)

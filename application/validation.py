@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from domain.errors import FieldProblem, InvalidInput
+from domain.errors import FieldProblem, InvalidInput, MalformedRequest
 
 T = TypeVar("T")
 
@@ -36,3 +36,10 @@ class Problems:
     def raise_if_any(self) -> None:
         if self._found:
             raise InvalidInput(self._found)
+
+
+def check_search(text: str | None) -> None:
+    """A search text (``q``) must not contain NUL: no stored text can (PostgreSQL refuses it), so such a
+    search is a client's mistake, answered with 400 rather than a database error."""
+    if text and "\x00" in text:
+        raise MalformedRequest("The search text must not contain NUL characters.")

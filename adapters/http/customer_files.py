@@ -12,11 +12,12 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import Example, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_422_UNPROCESSABLE_ENTITY
 
+from adapters.http import examples
 from adapters.http.authentication import SECURITY
 from adapters.http.customer_csv import CsvWriter, export_filename, read_import
 from adapters.http.customers import SORT_DESCRIPTION
@@ -60,7 +61,13 @@ class CustomerFilesController(Controller):
     @get(
         "/export",
         responses={
-            200: ResponseSpec(data_container=str, media_type="text/csv", description="The customers, streamed."),
+            200: ResponseSpec(
+                data_container=str,
+                media_type="text/csv",
+                description="The customers, streamed: CSV (RFC 4180, UTF-8) or NDJSON (one customer per line).",
+                generate_examples=False,
+                examples=[Example(id="export-csv", summary="Two lines of a CSV export", value=examples.EXPORT_CSV)],
+            ),
             **responses(400, 401, 422),
         },
         summary="Export customers as CSV or NDJSON",
@@ -79,7 +86,7 @@ class CustomerFilesController(Controller):
         ] = None,
         sort: Annotated[str, QueryParameter(name="sort", max_length=20, description=SORT_DESCRIPTION)] = "-created_at",
     ) -> Stream:
-        batches = export_customers.execute(actor, search=q, sort=sort)
+        batches = await export_customers.execute(actor, search=q, sort=sort)
         content = _csv(batches, link_photos) if format == "csv" else _ndjson(batches, link_photos)
         filename = export_filename(format, clock.now())
         return Stream(
@@ -92,7 +99,12 @@ class CustomerFilesController(Controller):
         "/import",
         operation_class=ImportOperation,
         responses={
-            200: ResponseSpec(data_container=ImportReportOut, description="Applied, or a dry run without errors."),
+            200: ResponseSpec(
+                data_container=ImportReportOut,
+                description="Applied, or a dry run without errors. With errors: 422 with the same report.",
+                generate_examples=False,
+                examples=[Example(id="import-report", summary="An applied import", value=examples.IMPORT_REPORT)],
+            ),
             **responses(400, 401, 413, 415, 422),
         },
         summary="Import customers from a CSV file",

@@ -172,10 +172,11 @@ class CustomersController(Controller):
         if_match: IfMatch = None,
         erase: Annotated[bool, QueryParameter(name="erase", description="Erase for good (admins).")] = False,
     ) -> None:
+        expected = parse_entity_tags(if_match)
         if erase:
-            await erase_customer.execute(actor, customer_id)
+            await erase_customer.execute(actor, customer_id, expected)
         else:
-            await delete_customer.execute(actor, customer_id, parse_entity_tags(if_match))
+            await delete_customer.execute(actor, customer_id, expected)
 
     @get(
         "/{customer_id:str}/history",

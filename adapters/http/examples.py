@@ -50,6 +50,14 @@ CHANGE: dict[str, Any] = {
     "actor": ADMIN,
     "changes": [{"field": "phone", "old": "+44 20 7946 0000", "new": "+44 20 7946 0958"}],
 }
+TRASHED: dict[str, Any] = {**CUSTOMER, "deleted_at": "2026-11-27T10:30:00Z", "deleted_by": CLERK}
+IMPORT_PROBLEM: dict[str, Any] = {"row": 14, "field": "email", "message": "must be a valid e-mail address"}
+IMPORT_REPORT: dict[str, Any] = {"dry_run": False, "created": 1182, "updated": 40, "unchanged": 3, "errors": []}
+EXPORT_CSV = (
+    "id,name,surname,email,phone,notes,photo_url,created_at,created_by,updated_at,updated_by\r\n"
+    "C-0001,Ada,Lovelace,ada.lovelace@example.com,'+44 20 7946 0958,Prefers e-mail.,,"
+    "2026-11-24T09:15:00Z,Alan Turing,2026-11-26T14:02:31Z,Grace Hopper\r\n"
+)
 
 # Examples of whole bodies, by component schema name.
 BODIES: dict[str, Any] = {
@@ -65,6 +73,10 @@ BODIES: dict[str, Any] = {
     "CustomerOut": CUSTOMER,
     "CustomerPage": {"items": [CUSTOMER], "next_cursor": CURSOR},
     "CustomerChangeOut": CHANGE,
+    "TrashedCustomerOut": TRASHED,
+    "TrashPage": {"items": [TRASHED], "next_cursor": None},
+    "ImportProblemOut": IMPORT_PROBLEM,
+    "ImportReportOut": IMPORT_REPORT,
     "CustomerHistoryPage": {"items": [CHANGE], "next_cursor": None},
     "UserCreate": {"email": "alan.turing@example.com", "name": "Alan Turing", "password": "Enigma broken at Bletchley"},
     "UserPatch": {"is_admin": True},

@@ -152,7 +152,8 @@ _PARAMETER_RULES: dict[str, dict[str, Any]] = {
     "If-Match": _ENTITY_TAGS,
     "If-None-Match": _ENTITY_TAGS,
     "cursor": {"pattern": field_rules.CURSOR_PATTERN, "min_length": 1, "examples": [examples.CURSOR]},
-    "q": {"examples": ["lovelace"]},
+    # PostgreSQL text cannot hold NUL, so no customer can match it: refused with 400.
+    "q": {"examples": ["lovelace"], "pattern": "^[^\\x00]*$"},
     "sort": {"enum": SORT_ORDERS, "max_length": None},
 }
 
@@ -187,6 +188,17 @@ _RESPONSE_HEADERS: dict[str, dict[str, dict[str, OpenAPIHeader]]] = {
     "listCustomers": {"200": {"Link": _NEXT_PAGE}},
     "listUsers": {"200": {"Link": _NEXT_PAGE}},
     "listCustomerHistory": {"200": {"Link": _NEXT_PAGE}},
+    "listCustomerTrash": {"200": {"Link": _NEXT_PAGE}},
+    "restoreCustomer": {"200": {"ETag": _ETAG_HEADER}},
+    "exportCustomers": {
+        "200": {
+            "Content-Disposition": _header(
+                "An attachment, named by the UTC time of the export.",
+                Schema(type=OpenAPIType.STRING),
+                'attachment; filename="customers-20261127T103000Z.csv"',
+            )
+        }
+    },
 }
 
 
@@ -210,10 +222,21 @@ def complete_document(document: OpenAPI, strict_bodies: Iterable[str]) -> None:
                 _tighten_parameter(parameter, parameter.schema)
         if operation.operation_id == "uploadCustomerPhoto":
             operation.request_body = _photo_upload_body()
+        if operation.operation_id == "exportCustomers":
+            _add_ndjson(operation)
         for status, headers in _RESPONSE_HEADERS.get(operation.operation_id or "", {}).items():
             response = (operation.responses or {}).get(status)
             if isinstance(response, OpenAPIResponse):
                 response.headers = {**(response.headers or {}), **headers}
+
+
+def _add_ndjson(operation: Operation) -> None:
+    # One response, two formats chosen by ?format=: Litestar's ResponseSpec documents one media type.
+    response = (operation.responses or {}).get("200")
+    if isinstance(response, OpenAPIResponse) and response.content:
+        response.content["application/x-ndjson"] = OpenAPIMediaType(
+            schema=Schema(type=OpenAPIType.STRING, description="One customer (as in getCustomer) per line.")
+        )
 
 
 def _operations(document: OpenAPI) -> Iterator[Operation]:

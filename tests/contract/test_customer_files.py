@@ -15,7 +15,7 @@ from tests.support.clock import ManualClock
 
 
 async def _exported(backend: Backend, actor: Actor, **options: object) -> list[list[Customer]]:
-    return [batch async for batch in ExportCustomers(backend.uow).execute(actor, **options)]  # type: ignore[arg-type]
+    return [batch async for batch in await ExportCustomers(backend.uow).execute(actor, **options)]  # type: ignore[arg-type]
 
 
 async def test_the_export_reads_every_customer_in_keyset_batches_in_the_lists_order(backend: Backend) -> None:

@@ -82,6 +82,8 @@ def _rejected_valid_request(case: Any, response: Any) -> str | None:
         return "stale-etag"
     if operation == "uploadCustomerPhoto" and status in (415, 422):
         return "not-an-image"
+    if operation == "importCustomers" and status in (413, 415, 422):
+        return "not-a-customer-file"
     if status == 422 and isinstance(case.body, dict):
         errors = problem.get("errors") or []
         names = {_explained(case, case.body, error) for error in errors}

@@ -202,3 +202,9 @@ def test_an_exported_file_imports_into_a_fresh_database_as_the_same_customers(
     original = _all_customers(clerk)
     assert [{key: c[key] for key in EDITABLE} for c in copied] == [{key: c[key] for key in EDITABLE} for c in original]
     assert copied[0]["name"] == "=1+2"
+
+
+def test_a_search_with_nul_is_a_bad_request_before_the_export_starts(clerk: SignedIn, admin: SignedIn) -> None:
+    assert_problem(clerk.get(EXPORT, params={"q": "a\x00b"}), 400)
+    assert_problem(clerk.get("/api/v1/customers", params={"q": "a\x00b"}), 400)
+    assert_problem(admin.get("/api/v1/users", params={"q": "a\x00b"}), 400)

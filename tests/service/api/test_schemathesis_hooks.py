@@ -41,6 +41,7 @@ def test_named_cases_are_dropped() -> None:
     stale = _case("updateCustomer", body={}, headers={"If-Match": '"1.a"'})
     assert not _kept(REJECTED, stale, _response(412))
     assert not _kept(ACCEPTED, _case("updateUser", body={"is_admin": 0}), _response(200))
+    assert not _kept(REJECTED, _case("importCustomers", query={"mode": "create"}), _response(415))
 
 
 def test_everything_else_is_kept() -> None:
@@ -59,3 +60,4 @@ def test_everything_else_is_kept() -> None:
     assert _kept(REJECTED, _case("listCustomers", query={"q": "x"}), _response(400, {"detail": "Unknown query"}))
     assert _kept(ACCEPTED, _case("updateUser", body={"is_admin": True, "name": ""}), _response(200))
     assert _kept(SimpleNamespace(code="ST101"), _case("listCustomers"), _response(500))
+    assert _kept(REJECTED, _case("importCustomers", query={"mode": "create"}), _response(400))
