@@ -20,9 +20,10 @@ from litestar.status_codes import HTTP_200_OK, HTTP_422_UNPROCESSABLE_ENTITY
 from adapters.http import examples
 from adapters.http.authentication import SECURITY
 from adapters.http.customer_csv import CsvWriter, export_filename, read_import
+from adapters.http.customer_data_schemas import ImportProblemOut, ImportReportOut
 from adapters.http.customers import SORT_DESCRIPTION
 from adapters.http.openapi import responses
-from adapters.http.schemas import CustomerOut, ImportProblemOut, ImportReportOut
+from adapters.http.schemas import CustomerOut
 from application.customer_export import ExportCustomers
 from application.customer_import import MAX_IMPORT_BYTES, ImportCustomers, ImportReport, ImportTooLarge
 from application.customer_photos import LinkPhotos

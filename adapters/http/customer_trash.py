@@ -11,10 +11,11 @@ from litestar.status_codes import HTTP_200_OK
 
 from adapters.http.authentication import SECURITY
 from adapters.http.conditional import etag_of
+from adapters.http.customer_data_schemas import TrashedCustomerOut, TrashPage
 from adapters.http.customers import present_customer
 from adapters.http.openapi import responses
 from adapters.http.pages import PageCursor, PageLimit, next_link
-from adapters.http.schemas import CustomerOut, TrashedCustomerOut, TrashPage, UserRefOut
+from adapters.http.schemas import CustomerOut, UserRefOut
 from application.customer_photos import LinkPhotos
 from application.customer_trash import ListTrash, RestoreCustomer
 from domain.customers import TrashedCustomer
