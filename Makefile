@@ -88,6 +88,7 @@ migrate-up: ## Apply migrations in the compose stack
 .PHONY: bench
 bench: install ## Benchmark against a bare asyncpg reference into docs/performance.md (BENCH_ARGS=--quick)
 	$(RUN) python -m bench.run $(BENCH_ARGS)
+	$(RUN) python -m bench.data_files $(BENCH_ARGS)
 
 .PHONY: clean
 clean: ## Remove the local data folder (embedded database, photos) and caches
