@@ -177,7 +177,7 @@ Measured by `make bench` (`bench/data_files.py`) on {datetime.now(UTC):%Y-%m-%d 
 | worker under 150 MB during the export | {peak:.0f} MiB peak | {verdict(peak * MIB < 150_000_000)} |
 | 50,000-row import under 30 s | {worst_import:.1f} s (slower of create and upsert) | {verdict(worst_import < 30)} |
 
-The export reads keyset batches of 5,000 (one short read each, no transaction held open) and streams each
+The export reads keyset batches of 2,500 (one short read each, no transaction held open) and streams each
 batch as it is written, so memory does not grow with the number of rows. The import validates every row
 with the domain's rules in the worker, then COPYs into a staging table and moves the rows with one
 `INSERT … SELECT` or `UPDATE … FROM`; the history is COPYed too. Figures are for one run on a shared
