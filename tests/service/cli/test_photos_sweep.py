@@ -12,6 +12,7 @@ from uuid import uuid4
 import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.customers import NewCustomer
@@ -119,3 +120,42 @@ def test_the_sweep_is_listed_in_the_help() -> None:
     result = CliRunner().invoke(main, ["photos", "--help"])
     assert result.exit_code == 0
     assert "sweep" in result.output
+
+
+async def test_the_sweep_purges_the_trash_after_the_trash_period_photo_included(
+    seeded: list[str], clean_database: AsyncEngine, database_url: str, tmp_path: Path
+) -> None:
+    photo_dir = tmp_path / "photos"
+    _age(photo_dir, seeded, 2 * HOUR)
+    user_id = await _user_id(clean_database)
+    # C-1 went to the trash 31 days ago; C-2, a day ago.
+    async with clean_database.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO customers (id, name, surname, name_key, surname_key, search_text, created_at, created_by,"
+                " updated_at, updated_by, version) SELECT 'C-2', name, surname, name_key, surname_key, 'c-2',"
+                " created_at, created_by, updated_at, updated_by, 1 FROM customers WHERE id = 'C-1'"
+            )
+        )
+        for customer_id, days in (("C-1", 31), ("C-2", 1)):
+            await connection.execute(
+                text(
+                    "UPDATE customers SET deleted_at = now() - make_interval(days => :days), deleted_by = :by"
+                    " WHERE id = :id"
+                ),
+                {"days": days, "by": user_id, "id": customer_id},
+            )
+
+    result = await _sweep(database_url, tmp_path)
+
+    assert result.exit_code == 0, result.output
+    assert "Trash: purged 1 customers deleted more than 30 days ago." in result.output
+    assert _stored(photo_dir) == set()
+    async with clean_database.connect() as connection:
+        left = (await connection.execute(text("SELECT id FROM customers ORDER BY id"))).scalars().all()
+    assert left == ["C-2"]
+
+
+async def _user_id(engine: AsyncEngine) -> object:
+    async with engine.connect() as connection:
+        return (await connection.execute(text("SELECT id FROM users LIMIT 1"))).scalar_one()
