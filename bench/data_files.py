@@ -165,7 +165,8 @@ def _page(results: list[Measured], seeded: int, db: database.Database) -> str:
 
 Measured by `make bench` (`bench/data_files.py`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {platform.node()},
 {os.cpu_count()} CPUs, Python {platform.python_version()}, PostgreSQL {db.version}; `crm serve` with one worker,
-{seeded:,} customers seeded. Over HTTP on loopback, the client (httpx) in the same machine.
+{seeded:,} customers seeded. Over HTTP on loopback, the client (httpx) in the same machine. Load average at
+the end: {" ".join(f"{load:.1f}" for load in os.getloadavg())} (the machine is shared; above 2 the figures are low).
 
 | run | rows | seconds | rows/s | worker RSS before (MiB) | worker peak RSS (MiB) | note |
 | --- | ---: | ---: | ---: | ---: | ---: | --- |
