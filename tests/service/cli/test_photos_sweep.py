@@ -152,7 +152,7 @@ async def test_the_sweep_purges_the_trash_after_the_trash_period_photo_included(
     assert "Trash: purged 1 customers deleted more than 30 days ago." in result.output
     assert _stored(photo_dir) == set()
     async with clean_database.connect() as connection:
-        left = (await connection.execute(text("SELECT id FROM customers ORDER BY id"))).scalars().all()
+        left: list[str] = list((await connection.execute(text("SELECT id FROM customers ORDER BY id"))).scalars().all())
     assert left == ["C-2"]
 
 
