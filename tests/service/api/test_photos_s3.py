@@ -88,9 +88,13 @@ async def test_photos_live_in_s3_and_load_through_presigned_urls(
         keys = {item["Key"] for item in boto3.client("s3", endpoint_url=moto_url, region_name=REGION)
                 .list_objects_v2(Bucket=BUCKET).get("Contents", [])}  # fmt: skip
         assert len(keys) == 2 and all(key.startswith("crm/photos/") for key in keys)
+        # In the trash the objects stay, for a restoration; an erasure deletes them.
         assert clerk.delete("/api/v1/customers/S3-1").status_code == 204
-        left = boto3.client("s3", endpoint_url=moto_url, region_name=REGION).list_objects_v2(Bucket=BUCKET)
-        assert left.get("KeyCount", 0) == 0
+        s3 = boto3.client("s3", endpoint_url=moto_url, region_name=REGION)
+        assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 2
+        admin = sign_in(client, (await accounts.user(admin=True)).email)
+        assert admin.delete("/api/v1/customers/S3-1", params={"erase": "true"}).status_code == 204
+        assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
 
 
 async def test_with_s3_down_uploads_are_503_and_the_customer_is_unchanged(
