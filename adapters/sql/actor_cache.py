@@ -128,22 +128,32 @@ class ActorCache:
 
     def invalidate(self, payload: str) -> None:
         """Apply one notification: ``session:<uuid>``, ``user:<uuid>`` or ``all``."""
-        self.generation += 1
         self.heard_from_listener()
         kind, _, value = payload.partition(":")
         try:
             if kind == "session":
-                self._drop_session(UUID(value))
+                self.forget_session(UUID(value))
                 return
             if kind == "user":
-                for session_id in list(self._sessions_of_user.get(UUID(value), ())):
-                    self._drop_session(session_id)
+                self.forget_user(UUID(value))
                 return
         except ValueError:
             pass
         if payload != "all":
             logger.warning("Unknown auth change notification %r: emptying the actor cache.", payload)
         self.clear()
+
+    def forget_session(self, session_id: UUID) -> None:
+        """Drop the session's entry, and refuse any answer that was being read meanwhile (it may predate
+        the change). Unlike a notification, this says nothing about the listener being alive."""
+        self.generation += 1
+        self._drop_session(session_id)
+
+    def forget_user(self, user_id: UUID) -> None:
+        """Drop the entries of every session of the user, as ``forget_session`` does for one."""
+        self.generation += 1
+        for session_id in list(self._sessions_of_user.get(user_id, ())):
+            self._drop_session(session_id)
 
     def clear(self) -> None:
         self.generation += 1
@@ -201,6 +211,13 @@ class CachedActorLookup(ActorLookup):
 
     async def aclose(self) -> None:
         await self._listener.aclose()
+
+    def forget_user(self, user_id: UUID) -> None:
+        # This process made the change: it must not wait for its own notification to come round.
+        self.cache.forget_user(user_id)
+
+    def forget_session(self, session_id: UUID) -> None:
+        self.cache.forget_session(session_id)
 
     async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> Actor | None:
         cache = self.cache
