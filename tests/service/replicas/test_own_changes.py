@@ -24,8 +24,10 @@ from domain.sign_in import SYSTEM_OPERATOR, Actor
 from domain.users import User
 from tests.service.api.conftest import make_settings
 from tests.service.api.helpers import PASSWORD
+from tests.support.bounded import within
 
 NEW_PASSWORD = "a whole new passphrase 77"
+TEST_LIMIT = 60.0  # a failure, never a hang
 
 
 @dataclass
@@ -65,6 +67,7 @@ async def replica(database_url: str, clean_database: AsyncEngine, tmp_path: Path
         await container.adapters.engine().dispose()
 
 
+@within(TEST_LIMIT)
 async def test_a_demoted_admin_is_no_admin_on_the_next_request(replica: Replica) -> None:
     ada, bob = await replica.user("ada@example.com", admin=True), await replica.user("bob@example.com", admin=True)
     admin = await replica.who(await replica.sign_in(ada))
@@ -74,6 +77,7 @@ async def test_a_demoted_admin_is_no_admin_on_the_next_request(replica: Replica)
     assert not (await replica.who(bobs)).is_admin
 
 
+@within(TEST_LIMIT)
 async def test_a_renamed_user_is_named_anew_on_the_next_request(replica: Replica) -> None:
     ada, bob = await replica.user("ada@example.com", admin=True), await replica.user("bob@example.com")
     admin = await replica.who(await replica.sign_in(ada))
@@ -83,6 +87,7 @@ async def test_a_renamed_user_is_named_anew_on_the_next_request(replica: Replica
     assert (await replica.who(bobs)).name == "Robert"
 
 
+@within(TEST_LIMIT)
 @pytest.mark.parametrize("change", ["password by an admin", "deletion"])
 async def test_an_admins_change_ends_the_users_sessions_at_once(replica: Replica, change: str) -> None:
     ada, bob = await replica.user("ada@example.com", admin=True), await replica.user("bob@example.com")
@@ -98,6 +103,7 @@ async def test_an_admins_change_ends_the_users_sessions_at_once(replica: Replica
     assert (await replica.who(await replica.sign_in(ada))).is_admin  # other users are unaffected
 
 
+@within(TEST_LIMIT)
 async def test_changing_my_password_ends_my_other_sessions_at_once(replica: Replica) -> None:
     bob = await replica.user("bob@example.com")
     here, elsewhere = await replica.sign_in(bob), await replica.sign_in(bob)
@@ -119,6 +125,7 @@ async def _reuse_a_refresh_token(replica: Replica, pair: TokenPair) -> None:
         await replica.container.refresh_sign_in().execute(pair.refresh_token)
 
 
+@within(TEST_LIMIT)
 @pytest.mark.parametrize("end", [_revoke, _reuse_a_refresh_token], ids=["revoked", "refresh token reused"])
 async def test_an_ended_session_is_refused_at_once(
     replica: Replica, end: Callable[[Replica, TokenPair], Awaitable[None]]
