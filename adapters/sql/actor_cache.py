@@ -27,8 +27,10 @@ p99 1.6 ms, worst 15 ms with load 5 on 2 cores), and a request served by another
 still sees the old state. That is the window any cache fed by notifications has, far below the access
 tokens' own lifetime. The replica that made the change has no such window: its use cases call
 ``forget_user``/``forget_session`` right after their commit (read your own writes), because its own
-notification may still be waiting behind the very next request. The listener needs a real session: behind a transaction-pooling proxy LISTEN hears
-nothing, the echo never comes, and the cache simply stays off.
+notification may still be waiting behind the very next request.
+
+The listener needs a real session: behind a transaction-pooling proxy LISTEN hears nothing, the echo
+never comes, and the cache simply stays off.
 
 The listener itself is in ``adapters.sql.auth_change_listener``.
 """
