@@ -36,6 +36,7 @@ from adapters.system.ids import RandomIds
 from application.customer_history import ListCustomerHistory
 from application.customer_photos import LinkPhotos, RemoveCustomerPhoto, UploadCustomerPhoto
 from application.customers import CreateCustomer, DeleteCustomer, GetCustomer, ListCustomers, UpdateCustomer
+from application.my_account import ChangeMyPassword, WhoAmI
 from application.photo_sweep import SweepOrphanPhotos
 from application.photos import PhotoLimits
 from application.sign_in import (
@@ -50,13 +51,11 @@ from application.sign_in import (
 from application.throttle import ThrottlePolicy
 from application.users import (
     BootstrapFirstAdmin,
-    ChangeMyPassword,
     CreateUser,
     DeleteUser,
     GetUser,
     ListUsers,
     UpdateUser,
-    WhoAmI,
 )
 from crm.settings import Settings
 
