@@ -1,4 +1,4 @@
-"""Managing users: the caller's own account, and the admin's user management."""
+"""Managing users: the admin's user management (the caller's own account is in my_account.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from uuid import UUID
 from application.authorization import require_admin
 from application.pagination import Page, check_limit, decode_cursor, page_of
 from application.ports.persistence import UnitOfWork, UnitOfWorkFactory, UserListQuery
-from application.ports.security import PasswordHasher
+from application.ports.security import ActorLookup, PasswordHasher
 from application.ports.system import Clock, IdGenerator
 from application.validation import Problems, check_search
-from domain.errors import Conflict, InvalidInput, MalformedRequest, NotFound
+from domain.errors import Conflict, MalformedRequest, NotFound
 from domain.passwords import check_password_policy
 from domain.sign_in import SYSTEM_OPERATOR, Actor
 from domain.users import User, ensure_an_admin_remains
@@ -38,7 +38,7 @@ class UserChanges:
     is_admin: bool | None = None
 
 
-async def _get_user(uow: UnitOfWork, user_id: UUID) -> User:
+async def get_user(uow: UnitOfWork, user_id: UUID) -> User:
     user = await uow.users.get(user_id)
     if user is None:
         raise NotFound(USER_NOT_FOUND)
@@ -49,44 +49,6 @@ async def _ensure_email_free(uow: UnitOfWork, email: Email, owner: UUID | None =
     existing = await uow.users.get_by_email(email.key)
     if existing is not None and existing.id != owner:
         raise Conflict("A user with this e-mail already exists.")
-
-
-class WhoAmI:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
-        self._uow = uow
-
-    async def execute(self, actor: Actor) -> User:
-        async with self._uow.for_reading() as uow:
-            return await _get_user(uow, actor.user_id)
-
-
-class ChangeMyPassword:
-    """Users change their own password with the current one; their other sessions end."""
-
-    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock) -> None:
-        self._uow = uow
-        self._hasher = hasher
-        self._clock = clock
-
-    async def execute(self, actor: Actor, current_password: str, new_password: str) -> None:
-        check_password_policy(new_password, "new_password")
-        async with self._uow() as uow:
-            user = await _get_user(uow, actor.user_id)
-        if (
-            len(current_password) > 1024
-            or user.password_hash is None
-            or not await self._hasher.verify(user.password_hash, current_password)
-        ):
-            raise InvalidInput.single("current_password", "is not your current password")
-        new_hash = await self._hasher.hash(new_password)
-        async with self._uow() as uow:
-            user = await _get_user(uow, actor.user_id)
-            now = self._clock.now()
-            user.password_hash = new_hash
-            user.touch(now)
-            await uow.users.update(user)
-            await uow.sign_in_sessions.revoke_all_of_user(user.id, now, keep=actor.session_id)
-            await uow.commit()
 
 
 class ListUsers:
@@ -181,7 +143,7 @@ class GetUser:
     async def execute(self, actor: Actor, user_id: UUID) -> User:
         require_admin(actor)
         async with self._uow.for_reading() as uow:
-            return await _get_user(uow, user_id)
+            return await get_user(uow, user_id)
 
 
 class UpdateUser:
@@ -191,10 +153,11 @@ class UpdateUser:
     user's next request. The last active admin cannot be demoted.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock, actors: ActorLookup) -> None:
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
+        self._actors = actors
 
     async def execute(self, actor: Actor, user_id: UUID, changes: UserChanges) -> User:
         require_admin(actor)
@@ -206,7 +169,7 @@ class UpdateUser:
         problems.raise_if_any()
         new_hash = await self._hasher.hash(changes.password) if changes.password is not None else None
         async with self._uow() as uow:
-            user = await _get_user(uow, user_id)
+            user = await get_user(uow, user_id)
             now = self._clock.now()
             if email is not None and email != user.email:
                 await _ensure_email_free(uow, email, owner=user.id)
@@ -224,6 +187,7 @@ class UpdateUser:
             user.touch(now)
             await uow.users.update(user)
             await uow.commit()
+        self._actors.forget_user(user.id)
         return user
 
 
@@ -231,14 +195,15 @@ class DeleteUser:
     """Deleted users can no longer sign in or use any token, and their e-mail is free again; the
     customers they created or changed keep pointing at them."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, actors: ActorLookup) -> None:
         self._uow = uow
         self._clock = clock
+        self._actors = actors
 
     async def execute(self, actor: Actor, user_id: UUID) -> None:
         require_admin(actor)
         async with self._uow() as uow:
-            user = await _get_user(uow, user_id)
+            user = await get_user(uow, user_id)
             if user.is_admin:
                 admins = await uow.users.count_active_admins(lock=True)
                 ensure_an_admin_remains(admins - 1)
@@ -247,3 +212,4 @@ class DeleteUser:
             await uow.users.update(user)
             await uow.sign_in_sessions.revoke_all_of_user(user.id, now)
             await uow.commit()
+        self._actors.forget_user(user.id)

@@ -15,8 +15,8 @@ from adapters.http.authentication import SECURITY
 from adapters.http.openapi import responses
 from adapters.http.pages import PageCursor, PageLimit, next_link
 from adapters.http.schemas import PasswordChange, UserCreate, UserOut, UserPage, UserPatch
+from application.my_account import ChangeMyPassword, WhoAmI
 from application.users import (
-    ChangeMyPassword,
     CreateUser,
     DeleteUser,
     GetUser,
@@ -24,7 +24,6 @@ from application.users import (
     NewUser,
     UpdateUser,
     UserChanges,
-    WhoAmI,
 )
 from domain.sign_in import Actor
 
