@@ -17,6 +17,7 @@ from adapters.memory.actor_lookup import InMemoryActorLookup
 from adapters.memory.store import InMemoryStore
 from adapters.memory.throttle import InMemorySignInThrottle
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+from adapters.memory.webhooks import InMemoryDeliveryQueue
 from adapters.photos.images import PillowImageProcessor
 from adapters.photos.local import LocalPhotoStorage
 from adapters.photos.memory import InMemoryPhotoStorage
@@ -30,8 +31,11 @@ from adapters.sql.auth_change_listener import listener_dsn
 from adapters.sql.engine import create_engine
 from adapters.sql.throttle import SqlSignInThrottle
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from adapters.sql.webhooks import SqlDeliveryQueue
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIds
+from adapters.webhooks.metrics import count_outcome
+from adapters.webhooks.sender import HttpWebhookSender
 from application.customer_history import ListCustomerHistory
 from application.customer_photos import LinkPhotos, RemoveCustomerPhoto, UploadCustomerPhoto
 from application.customers import CreateCustomer, DeleteCustomer, GetCustomer, ListCustomers, UpdateCustomer
@@ -57,6 +61,18 @@ from application.users import (
     UpdateUser,
     WhoAmI,
 )
+from application.webhook_delivery import DeliverWebhooks, WebhookWorker
+from application.webhooks import (
+    CreateWebhook,
+    DeleteWebhook,
+    GetWebhook,
+    ListWebhookDeliveries,
+    ListWebhooks,
+    RetryWebhookDelivery,
+    RotateWebhookSecret,
+    SendTestEvent,
+    UpdateWebhook,
+)
 from crm.settings import Settings
 
 
@@ -79,6 +95,10 @@ class DatabaseAdapters(containers.DeclarativeContainer):
     )
     # In the database, so that the limits hold across every replica.
     sign_in_throttle = providers.Singleton(SqlSignInThrottle, engine)
+    # The webhook outbox; its own LISTEN connection wakes the delivery workers.
+    delivery_queue = providers.Singleton(
+        SqlDeliveryQueue, engine, dsn=providers.Callable(listener_dsn, settings.provided.database_url)
+    )
 
 
 class InMemoryAdapters(containers.DeclarativeContainer):
@@ -89,6 +109,7 @@ class InMemoryAdapters(containers.DeclarativeContainer):
     unit_of_work = providers.Singleton(InMemoryUnitOfWorkFactory, store)
     actors = providers.Singleton(InMemoryActorLookup, store)
     sign_in_throttle = providers.Singleton(InMemorySignInThrottle)
+    delivery_queue = providers.Singleton(InMemoryDeliveryQueue, store)
 
 
 def _signing_keys(settings: Settings) -> SigningKeys:
@@ -209,6 +230,34 @@ class Application(containers.DeclarativeContainer):
         SweepOrphanPhotos, uow=adapters.unit_of_work, storage=photo_storage, clock=clock
     )
 
+    # Webhooks: management, and the delivery worker.
+    webhook_sender = providers.Singleton(
+        HttpWebhookSender,
+        allow_private=settings.provided.webhook_allow_private,
+        require_https=providers.Factory(lambda settings: not settings.webhook_allow_private, settings),
+    )
+    create_webhook = providers.Singleton(
+        CreateWebhook, uow=adapters.unit_of_work, sender=webhook_sender, clock=clock, ids=ids
+    )
+    list_webhooks = providers.Singleton(ListWebhooks, uow=adapters.unit_of_work)
+    get_webhook = providers.Singleton(GetWebhook, uow=adapters.unit_of_work)
+    update_webhook = providers.Singleton(UpdateWebhook, uow=adapters.unit_of_work, sender=webhook_sender, clock=clock)
+    delete_webhook = providers.Singleton(DeleteWebhook, uow=adapters.unit_of_work)
+    rotate_webhook_secret = providers.Singleton(RotateWebhookSecret, uow=adapters.unit_of_work, clock=clock)
+    send_test_event = providers.Singleton(SendTestEvent, uow=adapters.unit_of_work, clock=clock, ids=ids)
+    list_webhook_deliveries = providers.Singleton(ListWebhookDeliveries, uow=adapters.unit_of_work)
+    retry_webhook_delivery = providers.Singleton(RetryWebhookDelivery, uow=adapters.unit_of_work, clock=clock)
+    deliver_webhooks = providers.Singleton(
+        DeliverWebhooks, queue=adapters.delivery_queue, sender=webhook_sender, clock=clock, on_outcome=count_outcome
+    )
+    webhook_worker = providers.Singleton(
+        WebhookWorker,
+        deliver=deliver_webhooks,
+        queue=adapters.delivery_queue,
+        clock=clock,
+        loops=settings.provided.webhook_worker_loops,
+    )
+
 
 # What HTTP handlers ask for by parameter name: the use cases, and the photo limits.
 HTTP_PROVIDED = (
@@ -236,6 +285,15 @@ HTTP_PROVIDED = (
     "upload_customer_photo",
     "remove_customer_photo",
     "photo_limits",
+    "create_webhook",
+    "list_webhooks",
+    "get_webhook",
+    "update_webhook",
+    "delete_webhook",
+    "rotate_webhook_secret",
+    "send_test_event",
+    "list_webhook_deliveries",
+    "retry_webhook_delivery",
 )
 
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from adapters.memory.transaction import Transaction
+from adapters.memory.webhooks import record_customer_event
 from application.ports.persistence import CustomerHistory
 from domain.customer_history import CustomerChange
 from domain.users import UserRef
@@ -21,6 +22,8 @@ class InMemoryCustomerHistory(CustomerHistory):
         # Writers take turns (see unit_of_work), and changes are never removed: ids stay 1, 2, 3...
         change_id = len(tables.customer_changes) + 1
         tables.customer_changes[change_id] = replace(change, id=change_id)
+        # What migration 0003's trigger does after every history row.
+        record_customer_event(tables, change)
 
     async def list(
         self, customer_id: CustomerId, limit: int, after: tuple[datetime, int] | None = None

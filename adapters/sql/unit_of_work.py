@@ -11,6 +11,7 @@ from adapters.sql.customer_history import SqlCustomerHistory
 from adapters.sql.customers import SqlCustomerRepository
 from adapters.sql.sign_in_sessions import SqlSignInSessionRepository
 from adapters.sql.users import SqlUserRepository
+from adapters.sql.webhooks import SqlWebhookRepository
 from application.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from domain.errors import ServiceUnavailable
 
@@ -42,6 +43,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.customers = SqlCustomerRepository(connection, raw_reads=self.read_only)
         self.customer_history = SqlCustomerHistory(connection)
         self.sign_in_sessions = SqlSignInSessionRepository(connection)
+        self.webhooks = SqlWebhookRepository(connection)
         return self
 
     async def _leave(self, error: BaseException | None) -> None:

@@ -29,8 +29,8 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# RFC 3339 in UTC with microseconds, as the API writes times, whatever the session's time zone.
-_TIME = """to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+# Times are written as RFC 3339 in UTC with microseconds (to_char ... AT TIME ZONE 'UTC'), as the API writes them,
+# whatever the session's time zone.
 
 _FUNCTIONS = [
     # The outbox write shared by both triggers.
@@ -54,7 +54,7 @@ BEGIN
 END
 $$
 """,
-    f"""
+    """
 CREATE FUNCTION crm_customer_webhook_event() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     event_data jsonb;
@@ -62,9 +62,9 @@ BEGIN
     SELECT jsonb_build_object(
         'id', c.id, 'name', c.name, 'surname', c.surname, 'email', c.email, 'phone', c.phone, 'notes', c.notes,
         'has_photo', c.photo_key IS NOT NULL,
-        'created_at', {_TIME.format("c.created_at")},
+        'created_at', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
         'created_by', jsonb_build_object('id', c.created_by, 'name', creator.name),
-        'updated_at', {_TIME.format("c.updated_at")},
+        'updated_at', to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
         'updated_by', jsonb_build_object('id', c.updated_by, 'name', updater.name),
         'version', c.version)
     INTO event_data
@@ -83,7 +83,7 @@ BEGIN
 END
 $$
 """,
-    f"""
+    """
 CREATE FUNCTION crm_user_webhook_event() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     event_type text;
@@ -113,7 +113,8 @@ BEGIN
     END IF;
     event_data := jsonb_build_object(
         'id', NEW.id, 'email', NEW.email, 'name', NEW.name, 'is_admin', NEW.is_admin,
-        'created_at', {_TIME.format("NEW.created_at")}, 'updated_at', {_TIME.format("NEW.updated_at")},
+        'created_at', to_char(NEW.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        'updated_at', to_char(NEW.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
         'version', NEW.version);
     IF event_type = 'user.updated' THEN
         event_data := event_data || jsonb_build_object('changes', changed);
@@ -190,9 +191,7 @@ def upgrade() -> None:
             name="fk_webhook_deliveries_event_seq_webhook_events",
             ondelete="CASCADE",
         ),
-        sa.CheckConstraint(
-            "status IN ('pending', 'delivered', 'failed')", name="ck_webhook_deliveries_status_known"
-        ),
+        sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="ck_webhook_deliveries_status_known"),
     )
     op.create_index(
         "ix_webhook_deliveries_due",
