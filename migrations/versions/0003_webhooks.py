@@ -48,7 +48,7 @@ BEGIN
     VALUES (gen_random_uuid(), event_type, event_subject, occurred, event_data)
     RETURNING seq INTO new_seq;
     INSERT INTO webhook_deliveries (id, webhook_id, event_seq, subject, status, attempts, created_at, next_attempt_at)
-    SELECT gen_random_uuid(), w.id, new_seq, event_subject, 'pending', 0, now(), now()
+    SELECT gen_random_uuid(), w.id, new_seq, event_subject, 'pending', 0, occurred, occurred
     FROM webhooks w WHERE w.active AND (event_type = ANY(w.events) OR '*' = ANY(w.events));
     PERFORM pg_notify('crm_webhook_events', '');
 END
