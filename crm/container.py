@@ -234,7 +234,7 @@ class Application(containers.DeclarativeContainer):
     webhook_sender = providers.Singleton(
         HttpWebhookSender,
         allow_private=settings.provided.webhook_allow_private,
-        require_https=providers.Factory(lambda settings: not settings.webhook_allow_private, settings),
+        require_https=providers.Factory(lambda settings: settings.is_production, settings),
     )
     create_webhook = providers.Singleton(
         CreateWebhook, uow=adapters.unit_of_work, sender=webhook_sender, clock=clock, ids=ids
