@@ -70,7 +70,7 @@ async def test_the_worker_in_the_server_delivers_signed_events(
     assert first.headers["webhook-signature"].startswith("v1,")
     datetime.fromisoformat(payloads[0]["timestamp"])
     assert abs(int(first.headers["webhook-timestamp"]) - time.time()) < 60
-    with pytest.raises(Exception, match="[Ss]ignature"):
+    with pytest.raises(Exception, match=r"[Ss]ignature"):
         StandardWebhook("whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=").verify(first.body, first.headers)
 
 
