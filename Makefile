@@ -53,8 +53,12 @@ format: install ## Format the code and apply safe lint fixes
 ci-tools: ## Install gitlab-ci-local (pinned, npm) into .tools/node for the pipeline checks
 	bash scripts/install-ci-tools.sh
 
+.PHONY: frontend-tools
+frontend-tools: ## Install Chromium (apt, as root) and the pinned TypeScript client tools (npm) for tests/api
+	bash scripts/install-frontend-tools.sh
+
 .PHONY: test
-test: lint ci-tools ## Static checks, then the whole test suite
+test: lint ci-tools frontend-tools ## Static checks, then the whole test suite
 	$(RUN) pytest $(PYTEST_ARGS)
 
 # The core's tests: unit tests, the in-memory profile, the contract suite on its in-memory backend, and the photo

@@ -98,9 +98,8 @@ class CreateCustomer:
         assert customer_id is not None
         assert details is not None
         customer = Customer.register(customer_id, details, by=actor.ref, at=self._clock.now())
-        async with self._uow() as uow:
-            await uow.customers.add(customer)
-            await uow.customer_history.record(CustomerChange.created(customer))
+        async with self._uow.for_single_write() as uow:
+            await uow.customers.add_with_history(customer, CustomerChange.created(customer))
             await uow.commit()
         return customer
 
@@ -177,20 +176,47 @@ class UpdateCustomer:
         patch: Mapping[str, str | None],
         expected_revisions: list[str] | None = None,
     ) -> Customer:
+        # First without a lock: read, change, then one write that lands only if nobody wrote in between.
+        async with self._uow.for_single_write() as uow:
+            customer = await self._apply(uow, actor, customer_id, patch, expected_revisions, lock=False)
+            await uow.commit()
+        if customer is not None:
+            return customer
+        # Somebody did (the row is busy): this time hold its lock from the read to the commit, so that this
+        # attempt cannot lose again. With If-Match, the newer revision is now refused (412), a delete is 404.
         async with self._uow() as uow:
-            customer = await get_customer_for_change(uow, customer_id, lock=True)
-            _check_revision(customer, expected_revisions)
-            if "id" in patch and patch["id"] != customer.id:
-                raise InvalidInput.single("id", "cannot be changed")
-            values: dict[str, str | None] = {field: getattr(customer, field) for field in EDITABLE_FIELDS}
-            values.update({field: patch[field] for field in EDITABLE_FIELDS if field in patch})
-            details = parse_details(values)
-            changes = customer.change_details(details, by=actor.ref, at=self._clock.now())
-            if changes:
-                await uow.customers.update(customer)
-                await uow.customer_history.record(CustomerChange.updated(customer, changes))
-                await uow.commit()
+            customer = await self._apply(uow, actor, customer_id, patch, expected_revisions, lock=True)
+            if customer is None:
+                raise ServiceUnavailable("The customer could not be changed; try again.")
+            await uow.commit()
         return customer
+
+    async def _apply(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        customer_id: str,
+        patch: Mapping[str, str | None],
+        expected_revisions: list[str] | None,
+        *,
+        lock: bool,
+    ) -> Customer | None:
+        """The customer with the patch applied and stored; None if another change landed since the read."""
+        customer = await get_customer_for_change(uow, customer_id, lock=lock)
+        _check_revision(customer, expected_revisions)
+        if "id" in patch and patch["id"] != customer.id:
+            raise InvalidInput.single("id", "cannot be changed")
+        values: dict[str, str | None] = {field: getattr(customer, field) for field in EDITABLE_FIELDS}
+        values.update({field: patch[field] for field in EDITABLE_FIELDS if field in patch})
+        details = parse_details(values)
+        read_version = customer.version
+        changes = customer.change_details(details, by=actor.ref, at=self._clock.now())
+        if not changes:
+            return customer
+        change = CustomerChange.updated(customer, changes)
+        return (
+            customer if await uow.customers.update_with_history(customer, change, read_version=read_version) else None
+        )
 
 
 class DeleteCustomer:

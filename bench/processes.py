@@ -1,7 +1,8 @@
-"""Starting the two servers pinned to a core, and reading what they cost from /proc.
+"""Starting the servers pinned to a core, and reading what they cost from /proc.
 
 Both run under granian with one worker: the service through its own ``crm serve`` (whatever server and
-options that command chooses), the reference as ``granian --interface asgi bench.reference_app:app``.
+options that command chooses), the references as ``granian --interface asgi bench.reference_app:app`` and
+``bench.litestar_app:app``.
 The process that is started is the server's main process; its worker is a child. CPU time is summed over
 the whole tree; memory is the largest peak resident set (``VmHWM``) in it, which is the worker's.
 """
@@ -148,8 +149,9 @@ def service_command(port: int, server: str = "crm") -> list[str]:
     return [str(crm), "serve", *address, "--no-migrate"]
 
 
-def reference_command(port: int) -> list[str]:
+def reference_command(port: int, app: str = "bench.reference_app:app") -> list[str]:
+    """A reference app (the bare one, or ``bench.litestar_app:app``) under granian with one worker."""
     return [
         sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
-        "--workers", "1", "--no-access-log", "--log-level", "warning", "bench.reference_app:app",
+        "--workers", "1", "--no-access-log", "--log-level", "warning", app,
     ]  # fmt: skip

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bench.load import LoadResult
 
 SERVICE = "service"
-REFERENCE = "reference"
-MEMORY_LIMIT_MIB = 200.0
-DEPTH_LATENCY_LIMIT = 1.5
+LITESTAR = "litestar"  # the second reference: Litestar written plainly (bench/litestar_app.py)
+REFERENCE = "reference"  # bare ASGI (bench/reference_app.py)
+APPS = (SERVICE, LITESTAR, REFERENCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +20,11 @@ class Endpoint:
     title: str
     # The smallest service/reference requests-per-second ratio the issue asks for; None: no target.
     min_ratio: float | None = None
-    with_reference: bool = True
+    with_references: bool = True
+
+    @property
+    def apps(self) -> tuple[str, ...]:
+        return APPS if self.with_references else (SERVICE,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,7 @@ class RunRecord:
     load: LoadResult
     cpu_seconds: float
     peak_rss_kib: int
+    connections_opened: int | None = None  # by the service's pool during the run (its own counter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,7 @@ class Summary:
     errors: int  # socket errors and timeouts
     non_2xx: int
     server_errors: int  # 5xx
+    connections_opened: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,78 +82,22 @@ def summarize(records: Sequence[RunRecord]) -> dict[tuple[str, str], Summary]:
             errors=sum(run.load.socket_errors + run.load.timeouts for run in runs),
             non_2xx=sum(run.load.non_2xx for run in runs),
             server_errors=sum(run.load.status.get("5xx", 0) for run in runs),
+            connections_opened=_total(run.connections_opened for run in runs),
         )
     return summaries
 
 
-def ratio(summaries: dict[tuple[str, str], Summary], endpoint: str) -> float | None:
-    service, reference = summaries.get((endpoint, SERVICE)), summaries.get((endpoint, REFERENCE))
-    if service is None or reference is None or not reference.rps_median:
+def _total(counts: Iterable[int | None]) -> int | None:
+    known = [count for count in counts if count is not None]
+    return sum(known) if known else None
+
+
+def ratio(summaries: dict[tuple[str, str], Summary], endpoint: str, app: str = SERVICE) -> float | None:
+    """``app``'s median requests/s over the bare reference's."""
+    measured, reference = summaries.get((endpoint, app)), summaries.get((endpoint, REFERENCE))
+    if measured is None or reference is None or not reference.rps_median:
         return None
-    return service.rps_median / reference.rps_median
-
-
-def targets(
-    endpoints: Sequence[Endpoint],
-    summaries: dict[tuple[str, str], Summary],
-    *,
-    first_page: str,
-    deep_page: str,
-    deep_rows: int,
-    sign_in: str,
-) -> list[TargetResult]:
-    results = []
-    for endpoint in endpoints:
-        if endpoint.min_ratio is None:
-            continue
-        measured = ratio(summaries, endpoint.key)
-        results.append(
-            TargetResult(
-                f"{endpoint.title}: requests/s vs reference",
-                f">= {endpoint.min_ratio:.1f}x",
-                "not measured" if measured is None else f"{measured:.2f}x",
-                None if measured is None else measured >= endpoint.min_ratio,
-            )
-        )
-    first, deep = summaries.get((first_page, SERVICE)), summaries.get((deep_page, SERVICE))
-    if first and deep and first.p50_ms:
-        depth = deep.p50_ms / first.p50_ms
-        results.append(
-            TargetResult(
-                f"Page deep in {deep_rows:,} rows: p50 latency vs first page",
-                f"<= {DEPTH_LATENCY_LIMIT:.1f}x",
-                f"{depth:.2f}x ({deep.p50_ms:.1f} ms vs {first.p50_ms:.1f} ms)",
-                depth <= DEPTH_LATENCY_LIMIT,
-            )
-        )
-    customers = [s for (key, app), s in summaries.items() if app == SERVICE and key != sign_in]
-    if customers:
-        peak = max(summary.peak_rss_mib for summary in customers)
-        results.append(_memory("Service worker peak resident memory, customer endpoints", peak))
-    signing_in = summaries.get((sign_in, SERVICE))
-    if signing_in:
-        results.append(
-            _memory(
-                "Service worker peak resident memory, signing in (argon2id: 64 MiB a hash)", signing_in.peak_rss_mib
-            )
-        )
-    everything = list(summaries.values())
-    errors = sum(summary.errors for summary in everything)
-    server_errors = sum(summary.server_errors for summary in everything)
-    non_2xx = sum(summary.non_2xx for summary in everything)
-    results.append(
-        TargetResult(
-            "No errors and no 5xx in any run (service and reference)",
-            "0",
-            f"{errors} socket errors/timeouts, {server_errors} 5xx, {non_2xx} non-2xx",
-            errors == 0 and server_errors == 0 and non_2xx == 0,
-        )
-    )
-    return results
-
-
-def _memory(target: str, peak_mib: float) -> TargetResult:
-    return TargetResult(target, f"< {MEMORY_LIMIT_MIB:.0f} MiB", f"{peak_mib:.0f} MiB", peak_mib < MEMORY_LIMIT_MIB)
+    return measured.rps_median / reference.rps_median
 
 
 def _verdict(passed: bool | None) -> str:
@@ -157,27 +107,28 @@ def _verdict(passed: bool | None) -> str:
 def results_table(endpoints: Sequence[Endpoint], summaries: dict[tuple[str, str], Summary]) -> str:
     lines = [
         "| Endpoint | App | req/s median (min-max) | p50 ms | p99 ms | server CPU ms/req | peak RSS MiB "
-        "| errors | non-2xx | service/ref |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| errors | non-2xx | DB connections opened | vs bare reference |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for endpoint in endpoints:
-        for app in (SERVICE, REFERENCE):
+        for app in APPS:
             summary = summaries.get((endpoint.key, app))
             if summary is None:
                 continue
-            measured = ratio(summaries, endpoint.key) if app == SERVICE else None
+            measured = ratio(summaries, endpoint.key, app) if app != REFERENCE else None
+            opened = summary.connections_opened
             lines.append(
                 f"| {endpoint.title if app == SERVICE else ''} | {app} "
                 f"| {summary.rps_median:,.0f} ({summary.rps_min:,.0f}-{summary.rps_max:,.0f}) "
                 f"| {summary.p50_ms:.1f} | {summary.p99_ms:.1f} | {summary.cpu_ms_per_request:.2f} "
                 f"| {summary.peak_rss_mib:.0f} | {summary.errors} | {summary.non_2xx} "
-                f"| {'' if measured is None else f'{measured:.2f}'} |"
+                f"| {'' if opened is None else opened} | {'' if measured is None else f'{measured:.2f}x'} |"
             )
     return "\n".join(lines)
 
 
 def targets_table(results: Sequence[TargetResult]) -> str:
-    lines = ["| Target (issue 6) | Required | Measured | Result |", "| --- | --- | --- | --- |"]
+    lines = ["| Target (issues 6 and 13) | Required | Measured | Result |", "| --- | --- | --- | --- |"]
     lines.extend(f"| {r.target} | {r.required} | {r.measured} | {_verdict(r.passed)} |" for r in results)
     return "\n".join(lines)
 
@@ -189,6 +140,7 @@ def page(
     endpoints: Sequence[Endpoint],
     summaries: dict[tuple[str, str], Summary],
     results: Sequence[TargetResult],
+    pool_check: str,
     notes: Sequence[str],
 ) -> str:
     machine_lines = "\n".join(f"| {name} | {value} |" for name, value in machine.items())
@@ -213,7 +165,13 @@ req/s: the median of the runs, with the slowest and fastest run; p50/p99: median
 run's percentile; server CPU: user + system time of the server's process tree divided by the requests
 answered (PostgreSQL's own time is not in it); peak RSS: the largest VmHWM of the server's processes
 (the worker), reset before every run; errors: socket errors and timeouts; non-2xx: answers with any
-other status. service/ref: the service's median requests/s divided by the reference's.
+other status; DB connections opened: by the service's pool during the recorded runs (its counter
+`crm_db_connections_opened_total`, after the warm-up). vs bare reference: the app's median requests/s
+divided by the bare reference's; the plain-Litestar row shows what the framework itself allows.
+
+## The pool under rising concurrency (GET by id, service only)
+
+{pool_check}
 
 ## Targets
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -85,8 +86,11 @@ class DatabaseAdapters(containers.DeclarativeContainer):
         database_url=settings.provided.database_url,
         pool_size=settings.provided.db_pool_size,
         max_overflow=settings.provided.db_max_overflow,
+        pool_timeout=settings.provided.db_pool_timeout_seconds,
     )
-    unit_of_work = providers.Singleton(SqlUnitOfWorkFactory, engine)
+    unit_of_work = providers.Singleton(
+        SqlUnitOfWorkFactory, engine, wait_seconds=settings.provided.db_pool_timeout_seconds
+    )
     # Answered from a per-process cache that PostgreSQL LISTEN/NOTIFY keeps current (started by the app's lifespan).
     actors = providers.Singleton(
         CachedActorLookup,
@@ -259,42 +263,12 @@ class Application(containers.DeclarativeContainer):
     )
 
 
-# What HTTP handlers ask for by parameter name: the use cases, and the photo limits.
-HTTP_PROVIDED = (
-    "sign_in_with_password",
-    "client_addresses",
-    "sign_in_with_id_token",
-    "identity_providers",
-    "refresh_sign_in",
-    "revoke_sign_in",
-    "authenticate",
-    "who_am_i",
-    "change_my_password",
-    "list_users",
-    "create_user",
-    "get_user",
-    "update_user",
-    "delete_user",
-    "create_customer",
-    "list_customers",
-    "get_customer",
-    "update_customer",
-    "delete_customer",
-    "list_customer_history",
-    "link_photos",
-    "upload_customer_photo",
-    "remove_customer_photo",
-    "photo_limits",
-    "create_webhook",
-    "list_webhooks",
-    "get_webhook",
-    "update_webhook",
-    "delete_webhook",
-    "rotate_webhook_secret",
-    "send_test_event",
-    "list_webhook_deliveries",
-    "retry_webhook_delivery",
-)
+def http_provided(container: Application) -> dict[str, providers.Provider[Any]]:
+    """What HTTP handlers may ask for by parameter name: every object the application container builds
+    once (the use cases, the photo limits, the client addresses…), under its provider's name."""
+    return {
+        name: provider for name, provider in container.providers.items() if isinstance(provider, providers.Singleton)
+    }
 
 
 def build_container(settings: Settings, *, in_memory: bool = False) -> Application:

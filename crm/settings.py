@@ -63,7 +63,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     password_memory_kib: Annotated[int, _range(8, 1_048_576)] = _env("CRM_PASSWORD_MEMORY_KIB", 65_536)
     password_parallelism: Annotated[int, _range(1, 16)] = _env("CRM_PASSWORD_PARALLELISM", 4)
     db_pool_size: Annotated[int, _range(1, 100)] = _env("CRM_DB_POOL_SIZE", 10)
-    db_max_overflow: Annotated[int, _range(0, 100)] = _env("CRM_DB_MAX_OVERFLOW", 5)
+    # No overflow: a connection opened past the pool is closed when returned, and reopened at once under load.
+    db_max_overflow: Annotated[int, _range(0, 100)] = _env("CRM_DB_MAX_OVERFLOW", 0)
+    db_pool_timeout_seconds: Annotated[int, _range(1, 60)] = _env("CRM_DB_POOL_TIMEOUT_SECONDS", 5)
     bootstrap_admin_email: str | None = _env("CRM_BOOTSTRAP_ADMIN_EMAIL", None)
     bootstrap_admin_password: str | None = _env("CRM_BOOTSTRAP_ADMIN_PASSWORD", None)
     bootstrap_admin_name: str = _env("CRM_BOOTSTRAP_ADMIN_NAME", "Administrator")

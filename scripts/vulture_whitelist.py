@@ -11,6 +11,10 @@ _ = object()
 # Litestar reads these class attributes of controllers and of the OpenAPI objects we adjust.
 _.include_in_schema
 _.security
+_.tags
+# Litestar calls an OpenAPI render plugin's render() and a plugin's receive_router() (adapters/http/docs_page.py).
+_.render
+_.receive_router
 _.request_body
 _.additional_properties
 # msgspec fields: part of the wire format, read by clients or accepted from them.

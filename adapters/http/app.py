@@ -8,23 +8,24 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins import PluginProtocol
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 
-from adapters.http.allowed_methods import AllowedMethods, methods_by_path
+from adapters.http.allowed_methods import methods_by_path
 from adapters.http.auth import AuthController
-from adapters.http.authentication import provide_actor
-from adapters.http.customers import CustomersController
+from adapters.http.authentication import actor_dependency
+from adapters.http.customers import CustomersController, CustomerUseCases
+from adapters.http.docs_page import OfflineSwaggerUI
+from adapters.http.edge import Edge
 from adapters.http.health import HealthController, Readiness
-from adapters.http.observability import RequestLogging
-from adapters.http.openapi import refuse_unknown_fields, security_components
+from adapters.http.openapi import complete_document, operation_id, security_components
 from adapters.http.photos import CustomerPhotoController, serve_local_photo
 from adapters.http.problems import EXCEPTION_HANDLERS
 from adapters.http.request_checks import check_request_shape
-from adapters.http.response_headers import ASGIApp, ResponseHeaders
+from adapters.http.response_headers import ASGIApp
 from adapters.http.schemas import Strict
 from adapters.http.users import UsersController
 from adapters.http.webhooks import WebhooksController
@@ -57,20 +58,14 @@ def create_http_app(
     serve_local_photos: bool = False,
     plugins: Sequence[PluginProtocol] = (),
 ) -> tuple[Litestar, ASGIApp]:
-    """The Litestar app, and the ASGI callable to serve (the app inside the response-header layer).
+    """The Litestar app, and the ASGI callable to serve (the app inside the edge layer).
 
-    ``provided`` maps handler parameter names (``create_customer``…) to functions returning the object,
-    e.g. a use case; with ``serve_local_photos`` it must provide ``local_photos`` too.
+    ``provided`` maps names (``create_customer``…) to functions returning the object, e.g. a use case:
+    handlers ask for them by parameter name. It must provide ``authenticate`` and the ``CustomerUseCases``,
+    and with ``serve_local_photos``, ``local_photos`` too.
     """
     dependencies = {name: _provider(make) for name, make in provided.items()}
-    metrics = PrometheusConfig(
-        app_name="crm",
-        prefix="crm",
-        group_path=True,  # label by route template, not by the raw path (ids would explode the series)
-        exclude_unhandled_paths=True,
-        exclude=["/metrics"],
-    )
-    dependencies["actor"] = Provide(provide_actor)
+    dependencies["actor"] = actor_dependency(provided["authenticate"])
     dependencies["readiness"] = Provide(lambda: readiness, sync_to_thread=False)
     app = Litestar(
         route_handlers=[
@@ -98,16 +93,18 @@ def create_http_app(
             version=API_VERSION,
             description="REST API of the CRM: customers with photos, users and admins, OAuth 2.0 sign-in.",
             path="/docs",
-            render_plugins=[SwaggerRenderPlugin(path="/")],
+            render_plugins=[OfflineSwaggerUI(path="/")],
             components=security_components("/api/v1/auth/token"),
+            operation_id_creator=operation_id,
         ),
         request_max_body_size=JSON_BODY_LIMIT,
-        middleware=[metrics.middleware],
         plugins=list(plugins),
         lifespan=list(lifespan),
+        state=State({CustomerUseCases.STATE_KEY: CustomerUseCases.pick(provided.__getitem__)}),
         debug=False,
         # The process's logging is configured once by the composition root (crm/asgi.py).
         logging_config=None,
     )
-    refuse_unknown_fields(app.openapi_schema, (body.__name__ for body in Strict.__subclasses__()))
-    return app, ResponseHeaders(RequestLogging(AllowedMethods(app, methods_by_path(app.routes))))
+    complete_document(app.openapi_schema, (body.__name__ for body in Strict.__subclasses__()))
+    # Headers, request ids, access lines and request metrics: one ASGI layer (adapters/http/edge.py).
+    return app, Edge(app, methods_by_path(app.routes))

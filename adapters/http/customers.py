@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Annotated, Any, Self
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
@@ -40,7 +42,35 @@ IfMatch = Annotated[
 SORT_DESCRIPTION = "name, surname, created_at, updated_at or id; prefix with - for descending."
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerUseCases:
+    """The use cases of the busiest handlers, handed to the app once (in its state) instead of being
+    resolved as dependencies on every request: each dependency costs Litestar a step, and several at once
+    a task group. Providers, not instances: use cases are built at the first request (after the lifespan
+    has chosen the photo storage)."""
+
+    get_customer: Callable[[], GetCustomer]
+    list_customers: Callable[[], ListCustomers]
+    create_customer: Callable[[], CreateCustomer]
+    update_customer: Callable[[], UpdateCustomer]
+    link_photos: Callable[[], LinkPhotos]
+
+    STATE_KEY = "crm.customer_use_cases"
+
+    @classmethod
+    def pick(cls, provided: Callable[[str], Callable[[], Any]]) -> Self:
+        return cls(**{field.name: provided(field.name) for field in fields(cls)})
+
+    @classmethod
+    def of(cls, request: Request[Any, Any, Any]) -> CustomerUseCases:
+        use_cases: CustomerUseCases = request.app.state[cls.STATE_KEY]
+        return use_cases
+
+
 async def present_customer(customer: Customer, link_photos: LinkPhotos) -> CustomerOut:
+    if customer.photo is None:
+        # Nothing to link (most customers on a page): skip a coroutine per item.
+        return CustomerOut.of(customer)
     links = await link_photos.execute(customer)
     return CustomerOut.of(customer, links.photo_url, links.thumbnail_url)
 
@@ -55,8 +85,6 @@ class CustomersController(Controller):
         self,
         request: Request[Any, Any, Any],
         actor: NamedDependency[Actor],
-        list_customers: NamedDependency[ListCustomers],
-        link_photos: NamedDependency[LinkPhotos],
         limit: PageLimit = 20,
         cursor: PageCursor = None,
         q: Annotated[
@@ -64,7 +92,9 @@ class CustomersController(Controller):
         ] = None,
         sort: Annotated[str, QueryParameter(name="sort", max_length=20, description=SORT_DESCRIPTION)] = "-created_at",
     ) -> Response[CustomerPage]:
-        page = await list_customers.execute(actor, limit=limit, cursor=cursor, search=q, sort=sort)
+        use_cases = CustomerUseCases.of(request)
+        page = await use_cases.list_customers().execute(actor, limit=limit, cursor=cursor, search=q, sort=sort)
+        link_photos = use_cases.link_photos()
         items = [await present_customer(customer, link_photos) for customer in page.items]
         body = CustomerPage(items, page.next_cursor)
         return Response(body, headers=next_link(request, page.next_cursor))
@@ -72,32 +102,33 @@ class CustomersController(Controller):
     @post(status_code=HTTP_201_CREATED, responses=responses(400, 401, 409, 415, 422), summary="Create a customer")
     async def create_customer(
         self,
+        request: Request[Any, Any, Any],
         data: JSONBody[CustomerCreate],
         actor: NamedDependency[Actor],
-        create_customer: NamedDependency[CreateCustomer],
-        link_photos: NamedDependency[LinkPhotos],
     ) -> Response[CustomerOut]:
-        customer = await create_customer.execute(
+        use_cases = CustomerUseCases.of(request)
+        customer = await use_cases.create_customer().execute(
             actor, NewCustomer(data.id, data.name, data.surname, data.email, data.phone, data.notes)
         )
         headers = {"Location": f"{self.path}/{customer.id}", "ETag": etag_of(customer)}
-        return Response(await present_customer(customer, link_photos), status_code=HTTP_201_CREATED, headers=headers)
+        body = await present_customer(customer, use_cases.link_photos())
+        return Response(body, status_code=HTTP_201_CREATED, headers=headers)
 
     @get("/{customer_id:str}", responses=responses(401, 404, 304), summary="Get a customer")
     async def get_customer(
         self,
+        request: Request[Any, Any, Any],
         customer_id: FromPath[str],
         actor: NamedDependency[Actor],
-        get_customer: NamedDependency[GetCustomer],
-        link_photos: NamedDependency[LinkPhotos],
         if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match")] = None,
     ) -> Response[CustomerOut | None]:
-        customer = await get_customer.execute(actor, customer_id)
+        use_cases = CustomerUseCases.of(request)
+        customer = await use_cases.get_customer().execute(actor, customer_id)
         etag = etag_of(customer)
         known = parse_entity_tags(if_none_match)
         if known is not None and (customer.revision in known or "*" in known):
             return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        return Response(await present_customer(customer, link_photos), headers={"ETag": etag})
+        return Response(await present_customer(customer, use_cases.link_photos()), headers={"ETag": etag})
 
     @patch(
         "/{customer_id:str}",
@@ -107,15 +138,18 @@ class CustomersController(Controller):
     )
     async def update_customer(
         self,
+        request: Request[Any, Any, Any],
         customer_id: FromPath[str],
         data: JSONBody[CustomerPatch],
         actor: NamedDependency[Actor],
-        update_customer: NamedDependency[UpdateCustomer],
-        link_photos: NamedDependency[LinkPhotos],
         if_match: IfMatch = None,
     ) -> Response[CustomerOut]:
-        customer = await update_customer.execute(actor, customer_id, data.present(), parse_entity_tags(if_match))
-        return Response(await present_customer(customer, link_photos), headers={"ETag": etag_of(customer)})
+        use_cases = CustomerUseCases.of(request)
+        customer = await use_cases.update_customer().execute(
+            actor, customer_id, data.present(), parse_entity_tags(if_match)
+        )
+        body = await present_customer(customer, use_cases.link_photos())
+        return Response(body, headers={"ETag": etag_of(customer)})
 
     @delete(
         "/{customer_id:str}",

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from adapters.http.schemas import HealthOut
@@ -62,7 +63,17 @@ class HealthController(Controller):
     async def live(self) -> HealthOut:
         return HealthOut("ok")
 
-    @get("/ready", summary="Readiness: database and photo storage answer, not shutting down")
+    @get(
+        "/ready",
+        summary="Readiness: database and photo storage answer, not shutting down",
+        responses={
+            503: ResponseSpec(
+                data_container=HealthOut,
+                description="Not ready: a dependency is failing or the process is shutting down.",
+                generate_examples=False,
+            )
+        },
+    )
     async def ready(self, readiness: NamedDependency[Readiness]) -> Response[HealthOut]:
         checks = await readiness.run()
         if readiness.shutting_down:

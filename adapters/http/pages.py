@@ -21,4 +21,4 @@ def next_link(request: Request[Any, Any, Any], next_cursor: str | None) -> dict[
         return {}
     query = [(key, value) for key, value in request.query_params.multi_items() if key != "cursor"]
     query.append(("cursor", next_cursor))
-    return {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}
+    return {"Link": f'<{request.scope["path"]}?{urlencode(query)}>; rel="next"'}

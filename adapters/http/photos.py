@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, delete, get, put
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
@@ -25,20 +24,6 @@ from domain.sign_in import Actor
 
 # Room for the multipart boundaries and part headers around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
-_BINARY = Schema(type=OpenAPIType.STRING, format="binary")  # type: ignore[arg-type]
-
-
-class PhotoUploadOperation(Operation):
-    """Documents the two ways to send the image, which Litestar cannot infer from the handler."""
-
-    def __post_init__(self) -> None:
-        content = {
-            "multipart/form-data": OpenAPIMediaType(
-                schema=Schema(type=OpenAPIType.OBJECT, properties={"file": _BINARY}, required=["file"])
-            ),
-            **{content_type: OpenAPIMediaType(schema=_BINARY) for content_type in sorted(PHOTO_CONTENT_TYPES)},
-        }
-        self.request_body = RequestBody(content=content, required=True, description="A JPEG, PNG or WebP image.")
 
 
 async def read_upload(request: Request[Any, Any, Any], max_bytes: int) -> bytes:
@@ -89,8 +74,8 @@ class CustomerPhotoController(Controller):
     tags = ["Customers"]
     security = SECURITY
 
+    # The request body (multipart or a raw image) is documented by openapi.complete_document().
     @put(
-        operation_class=PhotoUploadOperation,
         responses=responses(401, 404, 413, 415, 422),
         summary="Set or replace the customer's photo",
         # read_upload() counts the bytes while they stream in, against the configured photo limit.

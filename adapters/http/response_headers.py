@@ -1,14 +1,13 @@
 """Security headers, the request id and cache policy on every response, including errors and 404s.
 
-Plain ASGI around the whole application, so that no response can leave without them.
+Added by the ASGI layer around the whole application (``adapters.http.edge``), so that no response can
+leave without them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-
-from adapters.http.request_ids import request_id_of
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -17,11 +16,12 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
 API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# The documentation page loads Swagger UI's script and styles from its CDN and runs an inline bootstrap.
+# The documentation page (docs_page.py): Swagger UI's files and its starter script from this origin, no
+# inline script. Swagger UI sets style attributes and uses data: URIs for its icons; it calls the API
+# and the token endpoint on this origin only.
 DOCS_CSP = (
-    b"default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
-    b"connect-src 'self'; font-src https://cdn.jsdelivr.net; frame-ancestors 'none'; base-uri 'none'"
+    b"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 PHOTO_CSP = b"default-src 'none'; img-src 'self'; sandbox"
 
@@ -41,31 +41,13 @@ def _csp_for(path: str) -> bytes:
     return API_CSP
 
 
-class ResponseHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = request_id_of(scope).encode()
-        path: str = scope.get("path", "")
-        csp = _csp_for(path)
-        # API answers are personal data: never cached by browsers or proxies.
-        no_store = path.startswith("/api/")
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(header for header in _ALWAYS if header[0] not in present)
-                if b"content-security-policy" not in present:
-                    headers.append((b"content-security-policy", csp))
-                headers.append((b"x-request-id", request_id))
-                if no_store and b"cache-control" not in present:
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def add_security_headers(headers: list[tuple[bytes, bytes]], path: str, request_id: bytes) -> None:
+    """Add to a response's ``headers`` what every answer carries, unless the handler set its own."""
+    present = {name.lower() for name, _ in headers}
+    headers.extend(header for header in _ALWAYS if header[0] not in present)
+    if b"content-security-policy" not in present:
+        headers.append((b"content-security-policy", _csp_for(path)))
+    headers.append((b"x-request-id", request_id))
+    # API answers are personal data: never cached by browsers or proxies.
+    if b"cache-control" not in present and path.startswith("/api/"):
+        headers.append((b"cache-control", b"no-store"))

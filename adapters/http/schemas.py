@@ -9,15 +9,67 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from adapters.http import field_rules as rules
 from domain.customer_history import ChangeKind, CustomerChange
 from domain.customers import Customer
 from domain.users import User, UserRef
 
-# Bounds checked while decoding, before any of our code runs. The domain checks the real rules
-# (trimming, control characters, formats) and reports them field by field.
-ShortText = Annotated[str, Meta(max_length=1024)]
-LongText = Annotated[str, Meta(max_length=20_000)]
-PasswordText = Annotated[str, Meta(max_length=4096)]
+# The decoder only bounds the size, before any of our code runs; the domain checks the real rules
+# (trimming, control characters, formats) and reports them field by field. The OpenAPI document states
+# those rules as precisely as JSON Schema can (field_rules.py).
+
+
+def _documented(decode_limit: int, rule: dict[str, object], description: str, *examples: str) -> Meta:
+    """A decoder bound plus what the OpenAPI document says about the field (see field_rules)."""
+    return Meta(
+        max_length=decode_limit, description=description, examples=list(examples), extra_json_schema={"extra": rule}
+    )
+
+
+CustomerIdText = Annotated[
+    str,
+    _documented(
+        1024, rules.CUSTOMER_ID, "The shop's own id: 1-64 of A-Z a-z 0-9 . _ -, first a letter or digit.", "C-0001"
+    ),
+]
+NameText = Annotated[
+    str, _documented(1024, rules.PERSON_NAME, "1-100 characters once trimmed, no control characters.", "Ada")
+]
+SurnameText = Annotated[
+    str,
+    _documented(1024, rules.PERSON_NAME, "1-100 characters once trimmed, no control characters.", "Lovelace"),
+]
+EmailText = Annotated[
+    str, _documented(1024, rules.EMAIL, "An e-mail address, at most 254 characters.", "ada.lovelace@example.com")
+]
+PhoneText = Annotated[
+    str,
+    _documented(1024, rules.PHONE, "Digits, spaces and + ( ) . - /, optionally an extension.", "+44 20 7946 0958"),
+]
+NotesText = Annotated[
+    str,
+    _documented(
+        20_000,
+        rules.NOTES,
+        "Free text, at most 10,000 characters; line breaks allowed.",
+        "Prefers e-mail. Met at the Leeds trade fair.",
+    ),
+]
+NewPasswordText = Annotated[
+    str,
+    _documented(
+        4096,
+        rules.PASSWORD,
+        "12-1024 characters, and not a commonly used password.",
+        "Correct horse battery staple",
+    ),
+]
+UserEmailText = Annotated[
+    str, _documented(1024, rules.EMAIL, "The sign-in e-mail address, unique among users.", "grace.hopper@example.com")
+]
+UserNameText = Annotated[
+    str, _documented(1024, rules.PERSON_NAME, "The name shown in the CRM, 1-100 characters.", "Grace Hopper")
+]
 
 
 def _plain(value: str | None) -> str | None:
@@ -110,23 +162,25 @@ class CustomerHistoryPage(Struct):
 
 
 class CustomerCreate(Strict):
-    id: ShortText
-    name: ShortText
-    surname: ShortText
-    email: ShortText | None = None
-    phone: ShortText | None = None
-    notes: LongText | None = None
+    id: CustomerIdText
+    name: NameText
+    surname: SurnameText
+    email: EmailText | None = None
+    phone: PhoneText | None = None
+    notes: NotesText | None = None
 
 
 class CustomerPatch(Strict):
-    """A JSON merge patch (RFC 7396): absent fields stay, null clears."""
+    """A JSON merge patch (RFC 7396): absent fields stay, null clears the optional ones."""
 
-    id: ShortText | UnsetType = UNSET
-    name: ShortText | UnsetType | None = UNSET
-    surname: ShortText | UnsetType | None = UNSET
-    email: ShortText | UnsetType | None = UNSET
-    phone: ShortText | UnsetType | None = UNSET
-    notes: LongText | UnsetType | None = UNSET
+    # The id never changes; it may be sent, and must then equal the current one.
+    id: CustomerIdText | UnsetType = UNSET
+    # A customer always has a name and surname: they can be replaced, not cleared.
+    name: NameText | UnsetType = UNSET
+    surname: SurnameText | UnsetType = UNSET
+    email: EmailText | UnsetType | None = UNSET
+    phone: PhoneText | UnsetType | None = UNSET
+    notes: NotesText | UnsetType | None = UNSET
 
     def present(self) -> dict[str, str | None]:
         return {field: value for field in self.__struct_fields__ if (value := getattr(self, field)) is not UNSET}
@@ -154,30 +208,43 @@ class UserPage(Struct):
 
 
 class UserCreate(Strict):
-    email: ShortText
-    name: ShortText
-    password: PasswordText | None = None
+    """Without a password the user signs in only through an OpenID Connect provider."""
+
+    email: UserEmailText
+    name: UserNameText
+    password: NewPasswordText | None = None
     is_admin: bool = False
 
 
 class UserPatch(Strict):
-    email: ShortText | UnsetType = UNSET
-    name: ShortText | UnsetType = UNSET
-    password: PasswordText | UnsetType = UNSET
+    email: UserEmailText | UnsetType = UNSET
+    name: UserNameText | UnsetType = UNSET
+    password: NewPasswordText | UnsetType = UNSET
     is_admin: bool | UnsetType = UNSET
 
 
 class PasswordChange(Strict):
-    current_password: PasswordText
-    new_password: PasswordText
+    current_password: Annotated[
+        str, Meta(max_length=4096, description="The password you signed in with.", examples=["Tr0ub4dor&3 but longer"])
+    ]
+    new_password: NewPasswordText
 
 
 class TokenRequest(Struct):
     """The token endpoint's form (RFC 6749 §4.3, §6; RFC 8693). Extra OAuth parameters such as
     ``scope`` or ``client_id`` are accepted and ignored, as RFC 6749 §3.2 requires."""
 
-    grant_type: str
-    username: str | None = None
+    grant_type: Annotated[
+        str,
+        Meta(
+            description="password (with username and password), refresh_token, or token exchange (RFC 8693).",
+            examples=["password"],
+            extra_json_schema={
+                "extra": {"enum": ["password", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"]}
+            },
+        ),
+    ]
+    username: Annotated[str | None, Meta(description="The user's e-mail address.", examples=["ada@example.com"])] = None
     password: str | None = None
     refresh_token: str | None = None
     subject_token: str | None = None

@@ -8,23 +8,26 @@ from uuid import UUID
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from adapters.http.schemas import ShortText, Strict, UserRefOut
+from adapters.http.schemas import Strict, UserRefOut
 from domain.webhooks import Delivery, DeliveryStatus, Webhook
 
-UrlText = Annotated[str, Meta(max_length=2000)]
+UrlText = Annotated[
+    str, Meta(max_length=2000, description="Where deliveries go: https (http only outside production).")
+]
+DescriptionText = Annotated[str, Meta(max_length=1024, description="What the webhook is for, at most 500 characters.")]
 EventList = Annotated[list[Annotated[str, Meta(max_length=100)]], Meta(max_length=50)]
 
 
 class WebhookCreate(Strict):
     url: UrlText
     events: EventList
-    description: ShortText | None = None
+    description: DescriptionText | None = None
 
 
 class WebhookPatch(Strict):
     url: UrlText | UnsetType = UNSET
     events: EventList | UnsetType = UNSET
-    description: ShortText | UnsetType | None = UNSET
+    description: DescriptionText | UnsetType | None = UNSET
     active: bool | UnsetType = UNSET
 
     def present(self) -> dict[str, object]:

@@ -47,7 +47,6 @@ class WebhooksController(Controller):
         status_code=HTTP_201_CREATED,
         responses=responses(400, 401, 403, 415, 422),
         summary="Register a webhook (admins); the answer holds its signing secret, shown only here",
-        operation_id="createWebhook",
     )
     async def create_webhook(
         self,
@@ -62,7 +61,7 @@ class WebhooksController(Controller):
             headers={"Location": f"{self.path}/{webhook.id}"},
         )
 
-    @get(responses=responses(400, 401, 403, 422), summary="List webhooks (admins)", operation_id="listWebhooks")
+    @get(responses=responses(400, 401, 403, 422), summary="List webhooks (admins)")
     async def list_webhooks(
         self,
         request: Request[Any, Any, Any],
@@ -75,7 +74,7 @@ class WebhooksController(Controller):
         body = WebhookPage([WebhookOut.of(webhook) for webhook in page.items], page.next_cursor)
         return Response(body, headers=next_link(request, page.next_cursor))
 
-    @get("/{webhook_id:uuid}", responses=responses(401, 403, 404), summary="Get a webhook", operation_id="getWebhook")
+    @get("/{webhook_id:uuid}", responses=responses(401, 403, 404), summary="Get a webhook")
     async def get_webhook(
         self, webhook_id: FromPath[UUID], actor: NamedDependency[Actor], get_webhook: NamedDependency[GetWebhook]
     ) -> WebhookOut:
@@ -85,7 +84,6 @@ class WebhooksController(Controller):
         "/{webhook_id:uuid}",
         responses=responses(400, 401, 403, 404, 415, 422),
         summary="Change a webhook's url, events, description or active flag",
-        operation_id="updateWebhook",
     )
     async def update_webhook(
         self,
@@ -101,7 +99,6 @@ class WebhooksController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         responses=responses(401, 403, 404),
         summary="Delete a webhook and its deliveries",
-        operation_id="deleteWebhook",
     )
     async def delete_webhook(
         self, webhook_id: FromPath[UUID], actor: NamedDependency[Actor], delete_webhook: NamedDependency[DeleteWebhook]
@@ -113,7 +110,6 @@ class WebhooksController(Controller):
         status_code=HTTP_200_OK,
         responses=responses(401, 403, 404),
         summary="A new signing secret; the old one keeps signing alongside for 24 hours",
-        operation_id="rotateWebhookSecret",
     )
     async def rotate_webhook_secret(
         self,
@@ -128,7 +124,6 @@ class WebhooksController(Controller):
         status_code=HTTP_202_ACCEPTED,
         responses=responses(401, 403, 404),
         summary="Send a webhook.test event to this webhook",
-        operation_id="testWebhook",
     )
     async def test_webhook(
         self,
@@ -143,7 +138,6 @@ class WebhooksController(Controller):
         "/{webhook_id:uuid}/deliveries",
         responses=responses(400, 401, 403, 404, 422),
         summary="The webhook's deliveries, newest first",
-        operation_id="listWebhookDeliveries",
     )
     async def list_webhook_deliveries(
         self,
@@ -163,7 +157,6 @@ class WebhooksController(Controller):
         status_code=HTTP_202_ACCEPTED,
         responses=responses(401, 403, 404),
         summary="Send a delivery again now",
-        operation_id="retryWebhookDelivery",
     )
     async def retry_webhook_delivery(
         self,

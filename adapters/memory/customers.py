@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from adapters.memory.customer_history import InMemoryCustomerHistory
 from adapters.memory.store import Tables
 from adapters.memory.transaction import Transaction
 from application.ports.persistence import CustomerListQuery, CustomerRepository
+from domain.customer_history import CustomerChange
 from domain.customers import Customer, sort_key
 from domain.errors import Conflict
 from domain.users import UserRef
@@ -81,3 +83,17 @@ class InMemoryCustomerRepository(CustomerRepository):
             if customer.photo is not None:
                 referenced.update(wanted.intersection((customer.photo.key, customer.photo.thumbnail_key)))
         return referenced
+
+    async def add_with_history(self, customer: Customer, created: CustomerChange) -> None:
+        # One write under the store's lock: both land at commit, or neither.
+        await self.add(customer)
+        await InMemoryCustomerHistory(self._transaction).record(created)
+
+    async def update_with_history(self, customer: Customer, change: CustomerChange, *, read_version: int) -> bool:
+        tables = await self._transaction.writable()
+        stored = tables.customers.get(customer.id)
+        if stored is None or stored.version != read_version or stored.created_at != customer.created_at:
+            return False
+        tables.customers[customer.id] = replace(customer)
+        await InMemoryCustomerHistory(self._transaction).record(change)
+        return True

@@ -8,6 +8,8 @@ from typing import Literal
 
 import structlog
 
+from adapters.http.observability import configure_access_log, merge_request_context
+
 LogFormat = Literal["json", "console"]
 
 _EXTRA_FIELDS = ("status", "duration_ms")
@@ -28,7 +30,7 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "console") -> None:
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[
-            structlog.contextvars.merge_contextvars,
+            merge_request_context,
             structlog.stdlib.add_logger_name,
             structlog.stdlib.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -45,3 +47,5 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "console") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Access lines skip the stdlib machinery but keep this format (adapters/http/observability.py).
+    configure_access_log(fmt)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from adapters.sql.engine import ssl_mode
+
 if TYPE_CHECKING:
     from adapters.sql.actor_cache import ActorCache
 
@@ -28,14 +30,15 @@ logger = logging.getLogger("crm.auth_cache")
 
 
 def listener_dsn(database_url: str) -> str:
-    """A DSN for ``asyncpg.connect`` from ``DATABASE_URL`` in any of the forms the engine accepts."""
+    """A DSN for ``asyncpg.connect`` from ``DATABASE_URL`` in any of the forms the engine accepts, with
+    the same TLS mode as the engine's connections (``engine.ssl_mode``)."""
     url = make_url(database_url).set(drivername="postgresql")
-    if "ssl" in url.query:
-        # Our own asyncpg form (see engine.async_database_url); asyncpg's DSN parser knows libpq's name.
-        query = dict(url.query)
-        query.setdefault("sslmode", query.pop("ssl"))
-        url = url.set(query=query)
-    return url.render_as_string(hide_password=False)
+    query = dict(url.query)
+    mode = ssl_mode(url)
+    query.pop("ssl", None)
+    # asyncpg's DSN parser knows libpq's name.
+    query["sslmode"] = mode
+    return url.set(query=query).render_as_string(hide_password=False)
 
 
 class AuthChangeListener:

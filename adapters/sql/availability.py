@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import asyncpg
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from domain.errors import ServiceUnavailable
 
@@ -16,6 +17,9 @@ _CONNECTION_ERRORS = (OSError, asyncpg.exceptions.ConnectionDoesNotExistError, a
 
 
 def is_database_unavailable(error: BaseException) -> bool:
+    if isinstance(error, PoolTimeout):
+        # Every pooled connection stayed busy for CRM_DB_POOL_TIMEOUT_SECONDS: shed the request.
+        return True
     if isinstance(error, DBAPIError):
         return error.connection_invalidated or isinstance(error.orig, _CONNECTION_ERRORS)
     return isinstance(error, _CONNECTION_ERRORS)

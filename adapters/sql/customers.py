@@ -9,12 +9,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, delete, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.sql import customer_writes
+from adapters.sql.customer_writes import column_values
 from adapters.sql.errors import domain_errors
 from adapters.sql.raw_reads import CompiledRead, fetch
 from adapters.sql.rows import LIKE_ESCAPE, contains_pattern, optional, trusted
 from adapters.sql.tables import customers, users
 from application.ports.persistence import CustomerListQuery, CustomerRepository
-from domain.customers import Customer, Photo, sort_key
+from domain.customer_history import CustomerChange
+from domain.customers import Customer, Photo
 from domain.users import UserRef
 from domain.values import CustomerId, Email, Notes, PersonName, Phone
 
@@ -53,28 +56,6 @@ _SORT_COLUMNS: dict[str, ColumnElement[Any]] = {
     "updated_at": customers.c.updated_at,
     "id": customers.c.id,
 }
-
-
-def _values(customer: Customer) -> dict[str, Any]:
-    photo = customer.photo
-    return {
-        "name": customer.name,
-        "surname": customer.surname,
-        "email": customer.email,
-        "phone": customer.phone,
-        "notes": customer.notes,
-        "name_key": sort_key(customer, "name"),
-        "surname_key": sort_key(customer, "surname"),
-        "search_text": customer.search_text,
-        "photo_key": photo.key if photo else None,
-        "photo_thumbnail_key": photo.thumbnail_key if photo else None,
-        "photo_content_type": photo.content_type if photo else None,
-        "created_at": customer.created_at,
-        "created_by": customer.created_by.id,
-        "updated_at": customer.updated_at,
-        "updated_by": customer.updated_by.id,
-        "version": customer.version,
-    }
 
 
 def _customer(row: Mapping[str, Any]) -> Customer:
@@ -149,7 +130,7 @@ class SqlCustomerRepository(CustomerRepository):
 
     async def add(self, customer: Customer) -> None:
         with domain_errors():
-            await self._connection.execute(insert(customers).values(id=customer.id, **_values(customer)))
+            await self._connection.execute(insert(customers).values(**column_values(customer)))
 
     async def get(self, customer_id: CustomerId, *, for_update: bool = False) -> Customer | None:
         values = {"customer_id": customer_id}
@@ -164,7 +145,7 @@ class SqlCustomerRepository(CustomerRepository):
     async def update(self, customer: Customer) -> None:
         with domain_errors():
             await self._connection.execute(
-                update(customers).where(customers.c.id == customer.id).values(**_values(customer))
+                update(customers).where(customers.c.id == customer.id).values(**column_values(customer))
             )
 
     async def delete(self, customer_id: CustomerId) -> None:
@@ -188,3 +169,11 @@ class SqlCustomerRepository(CustomerRepository):
         )
         result = await self._connection.execute(statement)
         return {key for row in result for key in (row.photo_key, row.photo_thumbnail_key) if key in wanted}
+
+    async def add_with_history(self, customer: Customer, created: CustomerChange) -> None:
+        with domain_errors():
+            await customer_writes.add_with_history(self._connection, customer, created)
+
+    async def update_with_history(self, customer: Customer, change: CustomerChange, *, read_version: int) -> bool:
+        with domain_errors():
+            return await customer_writes.update_with_history(self._connection, customer, change, read_version)

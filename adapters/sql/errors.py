@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import asyncpg
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.tables import CUSTOMERS_PRIMARY_KEY, USERS_ACTIVE_EMAIL_UNIQUE
@@ -44,6 +45,12 @@ def domain_errors() -> Iterator[None]:
         yield
     except IntegrityError as error:
         detail = _CONFLICTS.get(constraint_name(error) or "")
+        if detail is None:
+            raise
+        raise Conflict(detail) from error
+    except asyncpg.IntegrityConstraintViolationError as error:
+        # From statements run on asyncpg directly (adapters/sql/raw_reads.py).
+        detail = _CONFLICTS.get(getattr(error, "constraint_name", None) or "")
         if detail is None:
             raise
         raise Conflict(detail) from error

@@ -1,4 +1,5 @@
-"""Reads run straight on the pool's asyncpg connection, for the hottest queries.
+"""Reads (and the single-statement customer writes) run straight on the pool's asyncpg connection, for the
+hottest queries.
 
 SQLAlchemy still writes the SQL (the table definitions stay the one source of truth): each statement
 shape is compiled once for the asyncpg dialect, and each run only binds values and fetches. That

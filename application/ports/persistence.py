@@ -87,6 +87,17 @@ class CustomerRepository(ABC):
     async def referenced_photo_keys(self, keys: Sequence[str]) -> set[str]:
         """Those of ``keys`` that some customer's photo or thumbnail is stored under (for the orphan sweep)."""
 
+    @abstractmethod
+    async def add_with_history(self, customer: Customer, created: CustomerChange) -> None:
+        """Store a new customer and the history entry of its creation in one atomic write (one statement in
+        PostgreSQL). Raise ``Conflict`` when the id is taken; then nothing is written."""
+
+    @abstractmethod
+    async def update_with_history(self, customer: Customer, change: CustomerChange, *, read_version: int) -> bool:
+        """Store the changed customer and its history entry in one atomic write, only if the stored customer
+        is still the one that was read: same creation time, version ``read_version``. False, with nothing
+        written, when it changed or was deleted meanwhile."""
+
 
 class CustomerHistory(ABC):
     """Every recorded change of every customer, kept after the customer is deleted."""
@@ -184,3 +195,9 @@ class UnitOfWorkFactory(ABC):
     def for_reading(self) -> UnitOfWork:
         """A unit of work that only reads: each read stands alone, with no transaction around it (so a
         single read costs one round trip to the database). It cannot commit."""
+
+    def for_single_write(self) -> UnitOfWork:
+        """A unit of work whose only write is one call that is atomic by itself (``add_with_history``,
+        ``update_with_history``), after plain reads: an adapter may skip the transaction around it, saving
+        its round trips. Commit as usual."""
+        return self()

@@ -280,7 +280,9 @@ async def test_unknown_sessions_are_not_remembered(lookup: CachedActorLookup, da
 @pytest.mark.parametrize(
     ("database_url", "dsn"),
     [
-        ("postgresql+asyncpg://u:p@db:5432/crm", "postgresql://u:p@db:5432/crm"),
+        ("postgresql+asyncpg://u:p@db:5432/crm", "postgresql://u:p@db:5432/crm?sslmode=prefer"),
+        ("postgresql://u:p@127.0.0.1:5432/crm", "postgresql://u:p@127.0.0.1:5432/crm?sslmode=disable"),
+        ("postgresql://u@localhost/crm?sslmode=require", "postgresql://u@localhost/crm?sslmode=require"),
         ("postgres://u@db/crm?sslmode=require", "postgresql://u@db/crm?sslmode=require"),
         ("postgresql+asyncpg://u@db/crm?ssl=verify-full", "postgresql://u@db/crm?sslmode=verify-full"),
     ],

@@ -132,6 +132,7 @@ def test_logs_are_json_lines_with_request_ids_and_metrics_are_exported(server: S
     assert 'path="/api/v1/customers"' in text
     assert "crm_request_duration_seconds_bucket" in text
     assert "crm_db_pool_connections" in text
+    assert "crm_db_connections_opened_total" in text
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(30) == 0
     records = server.log_records()
@@ -140,5 +141,8 @@ def test_logs_are_json_lines_with_request_ids_and_metrics_are_exported(server: S
     line = access[-1]
     assert line["route"] == "/api/v1/customers"
     assert line["status"] == 401
+    assert line["method"] == "GET"
+    assert line["logger"] == "crm.access"
+    assert isinstance(line["duration_ms"], float)
     assert line["level"] == "info"
     assert "timestamp" in line
