@@ -15,6 +15,7 @@ from dependency_injector import containers, providers
 
 from adapters.http.client_address import ClientAddresses, parse_networks
 from adapters.memory.actor_lookup import InMemoryActorLookup
+from adapters.memory.idempotency import InMemoryIdempotencyRecords
 from adapters.memory.store import InMemoryStore
 from adapters.memory.throttle import InMemorySignInThrottle
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
@@ -30,6 +31,7 @@ from adapters.sql.actor_cache import CachedActorLookup
 from adapters.sql.actor_lookup import SqlActorLookup
 from adapters.sql.auth_change_listener import listener_dsn
 from adapters.sql.engine import create_engine
+from adapters.sql.idempotency import SqlIdempotencyRecords
 from adapters.sql.throttle import SqlSignInThrottle
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.sql.webhooks import SqlDeliveryQueue
@@ -40,6 +42,7 @@ from adapters.webhooks.sender import HttpWebhookSender
 from application.customer_history import ListCustomerHistory
 from application.customer_photos import LinkPhotos, RemoveCustomerPhoto, UploadCustomerPhoto
 from application.customers import CreateCustomer, DeleteCustomer, GetCustomer, ListCustomers, UpdateCustomer
+from application.idempotency import IdempotentRequests, SweepIdempotencyRecords
 from application.photo_sweep import SweepOrphanPhotos
 from application.photos import PhotoLimits
 from application.sign_in import (
@@ -99,6 +102,7 @@ class DatabaseAdapters(containers.DeclarativeContainer):
     )
     # In the database, so that the limits hold across every replica.
     sign_in_throttle = providers.Singleton(SqlSignInThrottle, engine)
+    idempotency_records = providers.Singleton(SqlIdempotencyRecords, engine)
     # The webhook outbox; its own LISTEN connection wakes the delivery workers.
     delivery_queue = providers.Singleton(
         SqlDeliveryQueue, engine, dsn=providers.Callable(listener_dsn, settings.provided.database_url)
@@ -114,6 +118,7 @@ class InMemoryAdapters(containers.DeclarativeContainer):
     actors = providers.Singleton(InMemoryActorLookup, store)
     sign_in_throttle = providers.Singleton(InMemorySignInThrottle)
     delivery_queue = providers.Singleton(InMemoryDeliveryQueue, store)
+    idempotency_records = providers.Singleton(InMemoryIdempotencyRecords)
 
 
 def _signing_keys(settings: Settings) -> SigningKeys:
@@ -232,6 +237,12 @@ class Application(containers.DeclarativeContainer):
     )
     sweep_orphan_photos = providers.Singleton(
         SweepOrphanPhotos, uow=adapters.unit_of_work, storage=photo_storage, clock=clock
+    )
+
+    # Idempotency-Key on create requests.
+    idempotent_requests = providers.Singleton(IdempotentRequests, records=adapters.idempotency_records, clock=clock)
+    sweep_idempotency_records = providers.Singleton(
+        SweepIdempotencyRecords, records=adapters.idempotency_records, clock=clock
     )
 
     # Webhooks: management, and the delivery worker.

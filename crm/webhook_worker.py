@@ -25,6 +25,7 @@ async def webhook_worker_running(container: Application) -> AsyncIterator[asynci
     worker = container.webhook_worker()
     queue = container.adapters.delivery_queue()
     watcher = asyncio.create_task(watch_outbox(queue, container.clock().now))
+    sweeper = asyncio.create_task(_sweep_idempotency_records(container))
     task = asyncio.create_task(worker.run())
     logger.info("Webhook delivery worker started.")
     try:
@@ -38,9 +39,10 @@ async def webhook_worker_running(container: Application) -> AsyncIterator[asynci
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+        for helper in (watcher, sweeper):
+            helper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await helper
         close = getattr(queue, "close", None)
         if close is not None:
             await close()
@@ -48,6 +50,19 @@ async def webhook_worker_running(container: Application) -> AsyncIterator[asynci
         if isinstance(sender, HttpWebhookSender):
             await sender.aclose()
         logger.info("Webhook delivery worker stopped.")
+
+
+async def _sweep_idempotency_records(container: Application, interval: float = 3600.0) -> None:
+    """Idempotency records older than a day go, hourly: the workers are the service's one always-running helper."""
+    sweep = container.sweep_idempotency_records()
+    while True:
+        try:
+            removed = await sweep.execute()
+            if removed:
+                logger.info("Swept %d expired idempotency records.", removed)
+        except Exception:
+            logger.warning("Sweeping idempotency records failed; trying again in an hour.", exc_info=True)
+        await asyncio.sleep(interval)
 
 
 async def work_until_signalled(container: Application) -> None:

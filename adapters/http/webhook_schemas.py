@@ -9,13 +9,35 @@ from uuid import UUID
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from adapters.http.schemas import Strict, UserRefOut
-from domain.webhooks import Delivery, DeliveryStatus, Webhook
+from domain.webhooks import EVENT_TYPES, Delivery, DeliveryStatus, Webhook
 
 UrlText = Annotated[
-    str, Meta(max_length=2000, description="Where deliveries go: https (http only outside production).")
+    str,
+    Meta(
+        max_length=2000,
+        pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$",
+        description="Where deliveries go: https (http only outside production), to a public address.",
+        examples=["https://shop.example.com/hooks/crm"],
+    ),
 ]
-DescriptionText = Annotated[str, Meta(max_length=1024, description="What the webhook is for, at most 500 characters.")]
-EventList = Annotated[list[Annotated[str, Meta(max_length=100)]], Meta(max_length=50)]
+EventType = Annotated[
+    str,
+    Meta(
+        pattern=r"^(\*|customer\.(created|updated|deleted|restored|erased|photo_changed)|user\.(created|updated|deleted))$",
+        description="An event type, or * for all.",
+    ),
+]
+DescriptionText = Annotated[str, Meta(max_length=500, description="What the webhook is for.")]
+EventList = Annotated[
+    list[EventType],
+    Meta(
+        min_length=1,
+        max_length=50,
+        description='Event types, or ["*"] for all.',
+        # Litestar drops the items' own constraints from the document; state them here.
+        extra_json_schema={"extra": {"items": {"type": "string", "enum": ["*", *EVENT_TYPES]}}},
+    ),
+]
 
 
 class WebhookCreate(Strict):

@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from adapters.http.authentication import SECURITY
+from adapters.http.idempotency import IdempotencyKey, answer_once
 from adapters.http.openapi import responses
 from adapters.http.pages import PageCursor, PageLimit, next_link
 from adapters.http.webhook_schemas import (
@@ -23,6 +24,7 @@ from adapters.http.webhook_schemas import (
     WebhookPatch,
     WebhookWithSecret,
 )
+from application.idempotency import IdempotentRequests
 from application.webhooks import (
     CreateWebhook,
     DeleteWebhook,
@@ -50,16 +52,22 @@ class WebhooksController(Controller):
     )
     async def create_webhook(
         self,
+        request: Request[Any, Any, Any],
         data: JSONBody[WebhookCreate],
         actor: NamedDependency[Actor],
         create_webhook: NamedDependency[CreateWebhook],
+        idempotent_requests: NamedDependency[IdempotentRequests],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[WebhookWithSecret]:
-        webhook = await create_webhook.execute(actor, NewWebhook(data.url, data.events, data.description))
-        return Response(
-            WebhookWithSecret.with_secret(webhook),
-            status_code=HTTP_201_CREATED,
-            headers={"Location": f"{self.path}/{webhook.id}"},
-        )
+        async def create() -> Response[WebhookWithSecret]:
+            webhook = await create_webhook.execute(actor, NewWebhook(data.url, data.events, data.description))
+            return Response(
+                WebhookWithSecret.with_secret(webhook),
+                status_code=HTTP_201_CREATED,
+                headers={"Location": f"{self.path}/{webhook.id}"},
+            )
+
+        return await answer_once(request, actor, idempotency_key, idempotent_requests, create)
 
     @get(responses=responses(400, 401, 403, 422), summary="List webhooks (admins)")
     async def list_webhooks(

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     Table,
@@ -288,8 +289,26 @@ webhook_attempts = Table(
     Index("ix_webhook_attempts_delivery_id", "delivery_id"),
 )
 
+# The first answer to each request sent with an Idempotency-Key (adapters.sql.idempotency), kept for a day.
+idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    # The signed-in user's id.
+    Column("caller", Text(collation=_C), nullable=False),
+    Column("key", Text(collation=_C), nullable=False),
+    Column("fingerprint", Text, nullable=False),
+    _timestamp("created_at"),
+    # NULL while the first request runs.
+    Column("status", Integer, nullable=True),
+    Column("headers", JSONB, nullable=True),
+    Column("body", LargeBinary, nullable=True),
+    PrimaryKeyConstraint("caller", "key", name="pk_idempotency_records"),
+    Index("ix_idempotency_records_created_at", "created_at"),
+)
+
 # Every table, children first: the order to truncate or drop them in.
 ALL_TABLES = (
+    idempotency_records,
     webhook_attempts,
     webhook_deliveries,
     webhook_events,

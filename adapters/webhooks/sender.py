@@ -95,7 +95,10 @@ class HttpWebhookSender(WebhookSender):
 
     async def _resolve(self, url: httpx.URL) -> list[IPAddress]:
         port = url.port or (443 if url.scheme == "https" else 80)
-        infos = await asyncio.get_running_loop().getaddrinfo(url.host, port, type=socket.SOCK_STREAM)
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(url.host, port, type=socket.SOCK_STREAM)
+        except UnicodeError as error:  # an empty or over-long label: no name at all
+            raise RefusedDestination("does not name a valid host") from error
         addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
         if not addresses:
             raise OSError(f"{url.host} has no address")

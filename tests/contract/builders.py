@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import uuid4
 
+from application.ports.idempotency import IdempotencyRecords
 from application.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from application.ports.security import ActorLookup
 from application.ports.webhooks import DeliveryQueue
@@ -29,6 +30,7 @@ class Backend:
     actors: ActorLookup
     # The webhook outbox's queue on the same store.
     queue: DeliveryQueue
+    idempotency: IdempotencyRecords
 
 
 def make_user(email: str, name: str = "Some User", *, is_admin: bool = False, at: datetime = T0) -> User:

@@ -28,6 +28,7 @@ OUR_TABLES = {
     "webhook_events",
     "webhook_deliveries",
     "webhook_attempts",
+    "idempotency_records",
 }
 
 

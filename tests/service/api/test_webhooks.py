@@ -51,7 +51,7 @@ async def test_an_admin_creates_reads_changes_rotates_and_deletes_a_webhook(admi
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"url": URL, "events": ["customer.teleported"]}, "events"),
+        ({"url": URL, "events": ["customer.teleported"]}, "events[0]"),
         ({"url": URL, "events": []}, "events"),
         ({"url": "ftp://hooks.example.com/", "events": ["*"]}, "url"),
         ({"url": "not a url", "events": ["*"]}, "url"),
@@ -95,3 +95,8 @@ async def test_customer_changes_appear_as_deliveries(admin: SignedIn, clerk: Sig
     assert items["next_cursor"] is not None
     rest = admin.get(f"/api/v1/webhooks/{created['id']}/deliveries?limit=1&cursor={items['next_cursor']}").json()
     assert [item["type"] for item in rest["items"]] == ["customer.created"]
+
+
+async def test_a_url_whose_host_is_no_valid_name_is_refused(admin: SignedIn) -> None:
+    for url in ("http://.a.example:65/hook", "https://" + "a" * 64 + ".example.com/"):
+        assert_problem(admin.post("/api/v1/webhooks", json={"url": url, "events": ["*"]}), 422, "url")
