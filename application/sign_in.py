@@ -171,10 +171,11 @@ class RefreshSignIn:
     """The refresh_token grant. Tokens rotate; a token presented twice ends its whole session,
     because one of the two presenters must have stolen it."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, sign_in: SignInTokens) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, sign_in: SignInTokens, actors: ActorLookup) -> None:
         self._uow = uow
         self._clock = clock
         self._sign_in = sign_in
+        self._actors = actors
 
     async def execute(self, refresh_token: str) -> TokenPair:
         now = self._clock.now()
@@ -188,6 +189,7 @@ class RefreshSignIn:
             if token.was_rotated:
                 await uow.sign_in_sessions.revoke(session.id, now)
                 await uow.commit()
+                self._actors.forget_session(session.id)
                 raise InvalidGrant(BAD_REFRESH_TOKEN)
             if now >= token.expires_at or await uow.users.get(session.user_id) is None:
                 raise InvalidGrant(BAD_REFRESH_TOKEN)
@@ -200,9 +202,10 @@ class RefreshSignIn:
 class RevokeSignIn:
     """RFC 7009 revocation: the session behind a refresh token ends. Unknown tokens are ignored."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, actors: ActorLookup) -> None:
         self._uow = uow
         self._clock = clock
+        self._actors = actors
 
     async def execute(self, refresh_token: str) -> None:
         async with self._uow() as uow:
@@ -211,6 +214,7 @@ class RevokeSignIn:
                 return
             await uow.sign_in_sessions.revoke(token.session_id, self._clock.now())
             await uow.commit()
+        self._actors.forget_session(token.session_id)
 
 
 class Authenticate:

@@ -8,7 +8,7 @@ from uuid import UUID
 from application.authorization import require_admin
 from application.pagination import Page, check_limit, decode_cursor, page_of
 from application.ports.persistence import UnitOfWork, UnitOfWorkFactory, UserListQuery
-from application.ports.security import PasswordHasher
+from application.ports.security import ActorLookup, PasswordHasher
 from application.ports.system import Clock, IdGenerator
 from application.validation import Problems
 from domain.errors import Conflict, InvalidInput, MalformedRequest, NotFound
@@ -63,10 +63,11 @@ class WhoAmI:
 class ChangeMyPassword:
     """Users change their own password with the current one; their other sessions end."""
 
-    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock, actors: ActorLookup) -> None:
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
+        self._actors = actors
 
     async def execute(self, actor: Actor, current_password: str, new_password: str) -> None:
         check_password_policy(new_password, "new_password")
@@ -87,6 +88,7 @@ class ChangeMyPassword:
             await uow.users.update(user)
             await uow.sign_in_sessions.revoke_all_of_user(user.id, now, keep=actor.session_id)
             await uow.commit()
+        self._actors.forget_user(user.id)
 
 
 class ListUsers:
@@ -190,10 +192,11 @@ class UpdateUser:
     user's next request. The last active admin cannot be demoted.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock, actors: ActorLookup) -> None:
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
+        self._actors = actors
 
     async def execute(self, actor: Actor, user_id: UUID, changes: UserChanges) -> User:
         require_admin(actor)
@@ -223,6 +226,7 @@ class UpdateUser:
             user.touch(now)
             await uow.users.update(user)
             await uow.commit()
+        self._actors.forget_user(user.id)
         return user
 
 
@@ -230,9 +234,10 @@ class DeleteUser:
     """Deleted users can no longer sign in or use any token, and their e-mail is free again; the
     customers they created or changed keep pointing at them."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, actors: ActorLookup) -> None:
         self._uow = uow
         self._clock = clock
+        self._actors = actors
 
     async def execute(self, actor: Actor, user_id: UUID) -> None:
         require_admin(actor)
@@ -246,3 +251,4 @@ class DeleteUser:
             await uow.users.update(user)
             await uow.sign_in_sessions.revoke_all_of_user(user.id, now)
             await uow.commit()
+        self._actors.forget_user(user.id)

@@ -203,14 +203,16 @@ class Application(containers.DeclarativeContainer):
     client_addresses = providers.Singleton(
         ClientAddresses, trusted_proxies=providers.Factory(parse_networks, settings.provided.trusted_proxies)
     )
-    refresh_sign_in = providers.Singleton(RefreshSignIn, uow=adapters.unit_of_work, clock=clock, sign_in=sign_in_tokens)
-    revoke_sign_in = providers.Singleton(RevokeSignIn, uow=adapters.unit_of_work, clock=clock)
+    refresh_sign_in = providers.Singleton(
+        RefreshSignIn, uow=adapters.unit_of_work, clock=clock, sign_in=sign_in_tokens, actors=adapters.actors
+    )
+    revoke_sign_in = providers.Singleton(RevokeSignIn, uow=adapters.unit_of_work, clock=clock, actors=adapters.actors)
     authenticate = providers.Singleton(Authenticate, tokens=access_tokens, actors=adapters.actors, clock=clock)
 
     # Users.
     who_am_i = providers.Singleton(WhoAmI, uow=adapters.unit_of_work)
     change_my_password = providers.Singleton(
-        ChangeMyPassword, uow=adapters.unit_of_work, hasher=password_hasher, clock=clock
+        ChangeMyPassword, uow=adapters.unit_of_work, hasher=password_hasher, clock=clock, actors=adapters.actors
     )
     list_users = providers.Singleton(ListUsers, uow=adapters.unit_of_work)
     create_user = providers.Singleton(
@@ -218,8 +220,10 @@ class Application(containers.DeclarativeContainer):
     )
     bootstrap_first_admin = providers.Singleton(BootstrapFirstAdmin, uow=adapters.unit_of_work, create_user=create_user)
     get_user = providers.Singleton(GetUser, uow=adapters.unit_of_work)
-    update_user = providers.Singleton(UpdateUser, uow=adapters.unit_of_work, hasher=password_hasher, clock=clock)
-    delete_user = providers.Singleton(DeleteUser, uow=adapters.unit_of_work, clock=clock)
+    update_user = providers.Singleton(
+        UpdateUser, uow=adapters.unit_of_work, hasher=password_hasher, clock=clock, actors=adapters.actors
+    )
+    delete_user = providers.Singleton(DeleteUser, uow=adapters.unit_of_work, clock=clock, actors=adapters.actors)
 
     # Customers.
     create_customer = providers.Singleton(CreateCustomer, uow=adapters.unit_of_work, clock=clock)

@@ -21,7 +21,8 @@ from adapters.http.customers import CustomersController, CustomerUseCases
 from adapters.http.docs_page import OfflineSwaggerUI
 from adapters.http.edge import Edge
 from adapters.http.health import HealthController, Readiness
-from adapters.http.openapi import complete_document, operation_id, security_components
+from adapters.http.openapi import operation_id, security_components
+from adapters.http.openapi_document import complete_document
 from adapters.http.photos import CustomerPhotoController, serve_local_photo
 from adapters.http.problems import EXCEPTION_HANDLERS
 from adapters.http.request_checks import check_request_shape

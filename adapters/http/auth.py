@@ -14,7 +14,7 @@ from prometheus_client import Counter
 
 from adapters.http.client_address import ClientAddresses
 from adapters.http.openapi import oauth_error_responses
-from adapters.http.schemas import OAuthError, ProviderOut, RevokeRequest, TokenRequest, TokenResponse
+from adapters.http.sign_in_schemas import OAuthError, ProviderOut, RevokeRequest, TokenRequest, TokenResponse
 from application.ports.identity_providers import IdentityProviders
 from application.sign_in import RefreshSignIn, RevokeSignIn, SignInWithIdToken, SignInWithPassword, TokenPair
 from domain.errors import InvalidGrant, InvalidInput, MalformedRequest

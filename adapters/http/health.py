@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 
+import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
-
-from adapters.http.schemas import HealthOut
+from msgspec import Struct
 
 Check = Callable[[], Awaitable[None]]
+
+
+class HealthOut(Struct):
+    status: str
+    checks: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class Readiness:

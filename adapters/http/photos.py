@@ -74,7 +74,7 @@ class CustomerPhotoController(Controller):
     tags = ["Customers"]
     security = SECURITY
 
-    # The request body (multipart or a raw image) is documented by openapi.complete_document().
+    # The request body (multipart or a raw image) is documented by openapi_document.complete_document().
     @put(
         responses=responses(401, 404, 413, 415, 422),
         summary="Set or replace the customer's photo",

@@ -14,6 +14,12 @@ class InMemoryActorLookup(ActorLookup):
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
 
+    def forget_user(self, user_id: UUID) -> None:
+        """Nothing to forget: every answer is read afresh."""
+
+    def forget_session(self, session_id: UUID) -> None:
+        """Nothing to forget: every answer is read afresh."""
+
     async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> Actor | None:
         tables = self._store.committed
         session = tables.sign_in_sessions.get(session_id)

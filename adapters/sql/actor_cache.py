@@ -25,8 +25,12 @@ PostgreSQL signals the listeners as the change commits, so a notification usuall
 writer's own reply does; on a loaded machine the listener may run a few milliseconds later (measured:
 p99 1.6 ms, worst 15 ms with load 5 on 2 cores), and a request served by another replica in that instant
 still sees the old state. That is the window any cache fed by notifications has, far below the access
-tokens' own lifetime. The listener needs a real session: behind a transaction-pooling proxy LISTEN hears
-nothing, the echo never comes, and the cache simply stays off.
+tokens' own lifetime. The replica that made the change has no such window: its use cases call
+``forget_user``/``forget_session`` right after their commit (read your own writes), because its own
+notification may still be waiting behind the very next request.
+
+The listener needs a real session: behind a transaction-pooling proxy LISTEN hears nothing, the echo
+never comes, and the cache simply stays off.
 
 The listener itself is in ``adapters.sql.auth_change_listener``.
 """
@@ -128,22 +132,32 @@ class ActorCache:
 
     def invalidate(self, payload: str) -> None:
         """Apply one notification: ``session:<uuid>``, ``user:<uuid>`` or ``all``."""
-        self.generation += 1
         self.heard_from_listener()
         kind, _, value = payload.partition(":")
         try:
             if kind == "session":
-                self._drop_session(UUID(value))
+                self.forget_session(UUID(value))
                 return
             if kind == "user":
-                for session_id in list(self._sessions_of_user.get(UUID(value), ())):
-                    self._drop_session(session_id)
+                self.forget_user(UUID(value))
                 return
         except ValueError:
             pass
         if payload != "all":
             logger.warning("Unknown auth change notification %r: emptying the actor cache.", payload)
         self.clear()
+
+    def forget_session(self, session_id: UUID) -> None:
+        """Drop the session's entry, and refuse any answer that was being read meanwhile (it may predate
+        the change). Unlike a notification, this says nothing about the listener being alive."""
+        self.generation += 1
+        self._drop_session(session_id)
+
+    def forget_user(self, user_id: UUID) -> None:
+        """Drop the entries of every session of the user, as ``forget_session`` does for one."""
+        self.generation += 1
+        for session_id in list(self._sessions_of_user.get(user_id, ())):
+            self._drop_session(session_id)
 
     def clear(self) -> None:
         self.generation += 1
@@ -201,6 +215,13 @@ class CachedActorLookup(ActorLookup):
 
     async def aclose(self) -> None:
         await self._listener.aclose()
+
+    def forget_user(self, user_id: UUID) -> None:
+        # This process made the change: it must not wait for its own notification to come round.
+        self.cache.forget_user(user_id)
+
+    def forget_session(self, session_id: UUID) -> None:
+        self.cache.forget_session(session_id)
 
     async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> Actor | None:
         cache = self.cache

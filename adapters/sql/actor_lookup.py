@@ -39,6 +39,12 @@ class SqlActorLookup(ActorLookup):
         # that would otherwise double the cost of the hottest query of the service.
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
+    def forget_user(self, user_id: UUID) -> None:
+        """Nothing to forget: every answer is read afresh."""
+
+    def forget_session(self, session_id: UUID) -> None:
+        """Nothing to forget: every answer is read afresh."""
+
     async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> Actor | None:
         found = await self.find_with_expiry(session_id, user_id, now)
         return None if found is None else found[0]

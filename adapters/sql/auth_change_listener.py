@@ -70,12 +70,19 @@ class AuthChangeListener:
             self._task = asyncio.create_task(self._run(), name="crm-auth-listener")
 
     async def aclose(self) -> None:
+        """Stop listening. Bounded: should a library ever swallow the cancellation, shutdown goes on after
+        ``timeout`` seconds with a warning instead of waiting for the listener for ever."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         self._cache.listening_stopped()
+        if task is None:
+            return
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=self._timeout)
+        if not done:
+            logger.warning("The auth change listener did not stop within %s s: left behind.", self._timeout)
+            return
+        with contextlib.suppress(asyncio.CancelledError):
+            task.result()
 
     async def _run(self) -> None:
         delay = self._retry_min
@@ -89,7 +96,10 @@ class AuthChangeListener:
                 )
                 lost = asyncio.Event()
                 connection.add_termination_listener(functools.partial(self._lost, lost))
-                await connection.add_listener(CHANNEL, self._notified)
+                # LISTEN has no timeout of its own: a server that accepted us but does not answer must not
+                # keep the listener waiting (and the cache off) for ever instead of trying again.
+                async with asyncio.timeout(self._timeout):
+                    await connection.add_listener(CHANNEL, self._notified)
                 # LISTEN is in effect from here on: anything committed later will be announced. One echo
                 # first, so that the cache is never on behind a path that does not deliver notifications.
                 await self._ping(connection)

@@ -12,11 +12,24 @@ from domain.sign_in import Actor
 
 class ActorLookup(ABC):
     """Finds who is behind an access token on every request: kept apart from the unit of work so
-    that it can be answered from a cache."""
+    that it can be answered from a cache.
+
+    The use cases that change who may do what call ``forget_user`` or ``forget_session`` right after their
+    commit, so that the process that made a change reads its own write on the very next request; other
+    processes learn of it in their own way (``adapters.sql.actor_cache``)."""
 
     @abstractmethod
     async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> Actor | None:
         """The actor if the session is active and its user active, else None."""
+
+    @abstractmethod
+    def forget_user(self, user_id: UUID) -> None:
+        """Called right after a commit that changed the user's admin status, name, password, e-mail or
+        existence: answers kept for any of their sessions must not be given again."""
+
+    @abstractmethod
+    def forget_session(self, session_id: UUID) -> None:
+        """Called right after a commit that ended the session: an answer kept for it must not be given again."""
 
 
 class PasswordHasher(ABC):

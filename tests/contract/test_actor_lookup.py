@@ -85,3 +85,23 @@ async def test_an_uncommitted_session_is_not_found(backend: Backend) -> None:
     async with backend.uow() as uow:
         await uow.sign_in_sessions.add(session)
         assert await backend.actors.find(session.id, user.id, NOW) is None
+
+
+async def test_forgetting_changes_no_answer_of_a_lookup_without_memory(backend: Backend) -> None:
+    """The use cases call ``forget_*`` after every auth change; a lookup that keeps nothing must still
+    answer from the committed state, before and after."""
+    ada, bob = make_user("ada@example.com", is_admin=True), make_user("bob@example.com")
+    await save_users(backend, ada, bob)
+    actor = await _signed_in(backend, ada)
+    backend.actors.forget_user(bob.id)
+    backend.actors.forget_session(uuid4())
+    assert await backend.actors.find(actor.session_id, ada.id, NOW) == actor
+    ada.is_admin = False
+    async with backend.uow() as uow:
+        await uow.users.update(ada)
+        await uow.commit()
+    backend.actors.forget_user(ada.id)
+    backend.actors.forget_session(actor.session_id)
+    found = await backend.actors.find(actor.session_id, ada.id, NOW)
+    assert found is not None
+    assert found.is_admin is False

@@ -289,3 +289,58 @@ async def test_unknown_sessions_are_not_remembered(lookup: CachedActorLookup, da
 )
 def test_the_listener_connects_where_the_engine_does(database_url: str, dsn: str) -> None:
     assert listener_dsn(database_url) == dsn
+
+
+async def test_the_process_that_made_a_change_forgets_without_waiting_for_its_notification(
+    lookup: CachedActorLookup, database: FakeDatabase
+) -> None:
+    """Read your own writes: ``forget_user`` and ``forget_session`` drop the entries at once, whether or not
+    the notification has come round yet, and leave other users' and sessions' entries alone."""
+    connected(lookup)
+    ada = database.sign_in(is_admin=True)
+    ada_elsewhere = database.sign_in(ada.user_id, is_admin=True)
+    bob = database.sign_in()
+    bob_elsewhere = database.sign_in(bob.user_id)
+    for actor in (ada, ada_elsewhere, bob, bob_elsewhere):
+        await find(lookup, actor)
+    demoted = Actor(ada.user_id, ada.name, False, ada.session_id)
+    database.sessions[ada.session_id] = (demoted, NOW + timedelta(days=1))
+    del database.sessions[ada_elsewhere.session_id]
+    del database.sessions[bob.session_id]
+    lookup.forget_user(ada.user_id)
+    lookup.forget_session(bob.session_id)
+    assert await find(lookup, ada) == demoted
+    assert await find(lookup, ada_elsewhere) is None
+    assert await find(lookup, bob) is None
+    calls = database.calls
+    assert await find(lookup, bob_elsewhere) == bob_elsewhere
+    assert database.calls == calls  # still answered from memory
+
+
+@pytest.mark.parametrize("forget", ["user", "session"])
+async def test_a_read_in_flight_when_the_process_forgets_is_not_stored(
+    lookup: CachedActorLookup, database: FakeDatabase, forget: str
+) -> None:
+    """The read saw the row before this process's change committed: its answer must not be kept."""
+    cache = connected(lookup)
+    actor = database.sign_in(is_admin=True)
+    database.gate = asyncio.Event()
+    reading = asyncio.create_task(find(lookup, actor))
+    await asyncio.sleep(0)
+    if forget == "user":
+        lookup.forget_user(actor.user_id)
+    else:
+        lookup.forget_session(actor.session_id)
+    database.gate.set()
+    await reading
+    assert len(cache) == 0
+
+
+async def test_forgetting_is_no_sign_that_the_listener_is_alive(
+    lookup: CachedActorLookup, database: FakeDatabase, ticks: FakeMonotonic
+) -> None:
+    cache = connected(lookup)
+    ticks.now += 14
+    lookup.forget_user(uuid4())
+    ticks.now += 2  # 16 s since the listener was last heard from, liveness is 15 s
+    assert not cache.answering

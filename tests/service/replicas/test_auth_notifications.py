@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -14,14 +15,20 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.actor_cache import CachedActorLookup
+from adapters.sql.actor_cache import ActorCache, CachedActorLookup
 from adapters.sql.actor_lookup import SqlActorLookup
-from adapters.sql.auth_change_listener import CHANNEL, LISTENER_APPLICATION_NAME, listener_dsn
+from adapters.sql.auth_change_listener import CHANNEL, LISTENER_APPLICATION_NAME, AuthChangeListener, listener_dsn
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from domain.users import User
 from tests.contract.builders import T0, make_session, make_user
+from tests.support.bounded import within
 
 NOW = T0 + timedelta(hours=1)
+# Every wait here is bounded, so that a listener that never answers makes a failure, not a hang: each test
+# must finish within TEST_LIMIT, connecting and closing within CONNECT_LIMIT (well above their normal
+# milliseconds, even on a loaded machine).
+TEST_LIMIT = 60.0
+CONNECT_LIMIT = 10.0
 
 
 class Announcements:
@@ -47,12 +54,13 @@ class Announcements:
 @pytest.fixture
 async def announcements(database_url: str, clean_database: AsyncEngine) -> AsyncIterator[Announcements]:
     heard = Announcements(clean_database)
-    connection = await asyncpg.connect(listener_dsn(database_url))
-    await connection.add_listener(CHANNEL, heard)
+    connection = await asyncpg.connect(listener_dsn(database_url), timeout=CONNECT_LIMIT)
+    async with asyncio.timeout(CONNECT_LIMIT):
+        await connection.add_listener(CHANNEL, heard)
     try:
         yield heard
     finally:
-        await connection.close()
+        await connection.close(timeout=CONNECT_LIMIT)
 
 
 async def _users_with_session(engine: AsyncEngine, *users: User) -> list[UUID]:
@@ -83,6 +91,7 @@ async def _run(engine: AsyncEngine, sql: str, **values: object) -> None:
         ("name = name, is_admin = is_admin", False),
     ],
 )
+@within(TEST_LIMIT)
 async def test_a_user_change_is_announced_when_it_matters(
     clean_database: AsyncEngine, announcements: Announcements, change: str, announced: bool
 ) -> None:
@@ -92,6 +101,7 @@ async def test_a_user_change_is_announced_when_it_matters(
     assert await announcements.settled() == ([f"user:{ada.id}"] if announced else [])
 
 
+@within(TEST_LIMIT)
 async def test_a_session_revocation_and_deletion_are_announced(
     clean_database: AsyncEngine, announcements: Announcements
 ) -> None:
@@ -101,6 +111,7 @@ async def test_a_session_revocation_and_deletion_are_announced(
     assert await announcements.settled() == [f"session:{session_id}", f"session:{session_id}"]
 
 
+@within(TEST_LIMIT)
 async def test_nothing_is_announced_for_a_rolled_back_change(
     clean_database: AsyncEngine, announcements: Announcements
 ) -> None:
@@ -115,13 +126,14 @@ async def test_nothing_is_announced_for_a_rolled_back_change(
     assert await announcements.settled() == []
 
 
+@within(TEST_LIMIT)
 async def test_emptying_the_tables_is_announced(clean_database: AsyncEngine, announcements: Announcements) -> None:
     await _run(clean_database, "TRUNCATE refresh_tokens, sign_in_sessions")
     assert await announcements.settled() == ["all"]
 
 
-async def _until(condition: Callable[[], bool], within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
+async def _until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.01)
@@ -135,9 +147,11 @@ async def cached(database_url: str, clean_database: AsyncEngine) -> AsyncIterato
         await _until(lambda: lookup.cache.answering)
         yield lookup
     finally:
-        await lookup.aclose()
+        async with asyncio.timeout(CONNECT_LIMIT):
+            await lookup.aclose()
 
 
+@within(TEST_LIMIT)
 async def test_the_cached_lookup_forgets_what_the_database_announces(
     clean_database: AsyncEngine, cached: CachedActorLookup
 ) -> None:
@@ -165,6 +179,7 @@ async def test_the_cached_lookup_forgets_what_the_database_announces(
     assert await cached.find(bob_session, bob.id, NOW) is None
 
 
+@within(TEST_LIMIT)
 async def test_the_cached_lookup_stops_answering_while_its_listener_is_lost(
     clean_database: AsyncEngine, cached: CachedActorLookup
 ) -> None:
@@ -188,6 +203,7 @@ async def test_the_cached_lookup_stops_answering_while_its_listener_is_lost(
     assert len(cached.cache) == 1
 
 
+@within(TEST_LIMIT)
 async def test_the_listener_keeps_the_cache_on_by_hearing_its_own_echo(
     database_url: str, clean_database: AsyncEngine
 ) -> None:
@@ -200,5 +216,46 @@ async def test_the_listener_keeps_the_cache_on_by_hearing_its_own_echo(
             await asyncio.sleep(0.1)
             assert lookup.cache.answering
     finally:
-        await lookup.aclose()
+        async with asyncio.timeout(CONNECT_LIMIT):
+            await lookup.aclose()
     assert not lookup.cache.answering
+
+
+@pytest.fixture
+async def silent_server() -> AsyncIterator[str]:
+    """A DSN for a server that accepts connections and then says nothing, as a stuck one would."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def keep_silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(keep_silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"postgresql://nobody@127.0.0.1:{port}/none?sslmode=disable"
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+
+
+def _refused_dsn() -> str:
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"postgresql://nobody@127.0.0.1:{port}/none?sslmode=disable"
+
+
+@within(TEST_LIMIT)
+@pytest.mark.parametrize("where", ["connecting to a silent server", "waiting to retry"])
+async def test_closing_the_listener_never_waits_for_the_database(silent_server: str, where: str) -> None:
+    cache = ActorCache()
+    dsn = silent_server if where.startswith("connecting") else _refused_dsn()
+    # Timeouts far longer than the test may wait: only cancellation can stop the listener in time.
+    listener = AuthChangeListener(dsn, cache, timeout=30.0, retry_min=30.0)
+    await listener.start()
+    await asyncio.sleep(0.2)  # connecting, or refused and now in its back-off
+    started = time.monotonic()
+    await listener.aclose()
+    assert time.monotonic() - started < 1.0
+    assert not cache.answering
