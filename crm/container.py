@@ -19,7 +19,7 @@ from adapters.memory.idempotency import InMemoryIdempotencyRecords
 from adapters.memory.store import InMemoryStore
 from adapters.memory.throttle import InMemorySignInThrottle
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
-from adapters.memory.webhooks import InMemoryDeliveryQueue
+from adapters.memory.webhook_queue import InMemoryDeliveryQueue
 from adapters.photos.images import PillowImageProcessor
 from adapters.photos.local import LocalPhotoStorage
 from adapters.photos.memory import InMemoryPhotoStorage
@@ -34,7 +34,7 @@ from adapters.sql.engine import create_engine
 from adapters.sql.idempotency import SqlIdempotencyRecords
 from adapters.sql.throttle import SqlSignInThrottle
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
-from adapters.sql.webhooks import SqlDeliveryQueue
+from adapters.sql.webhook_queue import SqlDeliveryQueue
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIds
 from adapters.webhooks.metrics import count_outcome
