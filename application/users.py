@@ -1,4 +1,4 @@
-"""Managing users: the caller's own account, and the admin's user management."""
+"""Managing users: the admin's user management (the caller's own account is in my_account.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from application.ports.persistence import UnitOfWork, UnitOfWorkFactory, UserLis
 from application.ports.security import ActorLookup, PasswordHasher
 from application.ports.system import Clock, IdGenerator
 from application.validation import Problems
-from domain.errors import Conflict, InvalidInput, MalformedRequest, NotFound
+from domain.errors import Conflict, MalformedRequest, NotFound
 from domain.passwords import check_password_policy
 from domain.sign_in import SYSTEM_OPERATOR, Actor
 from domain.users import User, ensure_an_admin_remains
@@ -38,7 +38,7 @@ class UserChanges:
     is_admin: bool | None = None
 
 
-async def _get_user(uow: UnitOfWork, user_id: UUID) -> User:
+async def get_user(uow: UnitOfWork, user_id: UUID) -> User:
     user = await uow.users.get(user_id)
     if user is None:
         raise NotFound(USER_NOT_FOUND)
@@ -49,46 +49,6 @@ async def _ensure_email_free(uow: UnitOfWork, email: Email, owner: UUID | None =
     existing = await uow.users.get_by_email(email.key)
     if existing is not None and existing.id != owner:
         raise Conflict("A user with this e-mail already exists.")
-
-
-class WhoAmI:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
-        self._uow = uow
-
-    async def execute(self, actor: Actor) -> User:
-        async with self._uow.for_reading() as uow:
-            return await _get_user(uow, actor.user_id)
-
-
-class ChangeMyPassword:
-    """Users change their own password with the current one; their other sessions end."""
-
-    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock, actors: ActorLookup) -> None:
-        self._uow = uow
-        self._hasher = hasher
-        self._clock = clock
-        self._actors = actors
-
-    async def execute(self, actor: Actor, current_password: str, new_password: str) -> None:
-        check_password_policy(new_password, "new_password")
-        async with self._uow() as uow:
-            user = await _get_user(uow, actor.user_id)
-        if (
-            len(current_password) > 1024
-            or user.password_hash is None
-            or not await self._hasher.verify(user.password_hash, current_password)
-        ):
-            raise InvalidInput.single("current_password", "is not your current password")
-        new_hash = await self._hasher.hash(new_password)
-        async with self._uow() as uow:
-            user = await _get_user(uow, actor.user_id)
-            now = self._clock.now()
-            user.password_hash = new_hash
-            user.touch(now)
-            await uow.users.update(user)
-            await uow.sign_in_sessions.revoke_all_of_user(user.id, now, keep=actor.session_id)
-            await uow.commit()
-        self._actors.forget_user(user.id)
 
 
 class ListUsers:
@@ -182,7 +142,7 @@ class GetUser:
     async def execute(self, actor: Actor, user_id: UUID) -> User:
         require_admin(actor)
         async with self._uow.for_reading() as uow:
-            return await _get_user(uow, user_id)
+            return await get_user(uow, user_id)
 
 
 class UpdateUser:
@@ -208,7 +168,7 @@ class UpdateUser:
         problems.raise_if_any()
         new_hash = await self._hasher.hash(changes.password) if changes.password is not None else None
         async with self._uow() as uow:
-            user = await _get_user(uow, user_id)
+            user = await get_user(uow, user_id)
             now = self._clock.now()
             if email is not None and email != user.email:
                 await _ensure_email_free(uow, email, owner=user.id)
@@ -242,7 +202,7 @@ class DeleteUser:
     async def execute(self, actor: Actor, user_id: UUID) -> None:
         require_admin(actor)
         async with self._uow() as uow:
-            user = await _get_user(uow, user_id)
+            user = await get_user(uow, user_id)
             if user.is_admin:
                 admins = await uow.users.count_active_admins(lock=True)
                 ensure_an_admin_remains(admins - 1)

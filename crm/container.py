@@ -43,6 +43,7 @@ from application.customer_history import ListCustomerHistory
 from application.customer_photos import LinkPhotos, RemoveCustomerPhoto, UploadCustomerPhoto
 from application.customers import CreateCustomer, DeleteCustomer, GetCustomer, ListCustomers, UpdateCustomer
 from application.idempotency import IdempotentRequests, SweepIdempotencyRecords
+from application.my_account import ChangeMyPassword, WhoAmI
 from application.photo_sweep import SweepOrphanPhotos
 from application.photos import PhotoLimits
 from application.sign_in import (
@@ -57,13 +58,11 @@ from application.sign_in import (
 from application.throttle import ThrottlePolicy
 from application.users import (
     BootstrapFirstAdmin,
-    ChangeMyPassword,
     CreateUser,
     DeleteUser,
     GetUser,
     ListUsers,
     UpdateUser,
-    WhoAmI,
 )
 from application.webhook_delivery import DeliverWebhooks, WebhookWorker
 from application.webhooks import (

@@ -17,8 +17,8 @@ from adapters.http.openapi import responses
 from adapters.http.pages import PageCursor, PageLimit, next_link
 from adapters.http.schemas import PasswordChange, UserCreate, UserOut, UserPage, UserPatch
 from application.idempotency import IdempotentRequests
+from application.my_account import ChangeMyPassword, WhoAmI
 from application.users import (
-    ChangeMyPassword,
     CreateUser,
     DeleteUser,
     GetUser,
@@ -26,7 +26,6 @@ from application.users import (
     NewUser,
     UpdateUser,
     UserChanges,
-    WhoAmI,
 )
 from domain.sign_in import Actor
 
