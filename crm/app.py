@@ -68,6 +68,10 @@ def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[
             if traced is not None:
                 resources.callback(traced[1].shutdown)  # flushes the spans not yet exported
             await _bootstrap_first_admin(container, settings)
+            if settings.webhooks_in_serve:
+                from crm.webhook_worker import webhook_worker_running
+
+                await resources.enter_async_context(webhook_worker_running(container))
             # What start-up built (modules, routes, the container) lives as long as the process: keep it out of
             # the collector's full passes, which otherwise walk it all and pause requests for tens of ms.
             gc.freeze()

@@ -99,6 +99,9 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
         if migrate or (migrate is None and not settings.database_url):
             _migrate(url)
         os.environ["DATABASE_URL"] = url
+        if not settings.database_url:
+            # Alone on its own database (`make run`), the service delivers its webhooks itself.
+            os.environ.setdefault("CRM_WEBHOOKS_IN_SERVE", "true")
         host, port = host or settings.host, port or settings.port
         click.echo(f"CRM Service on http://{host}:{port}  -  API docs: http://{host}:{port}/docs", err=True)
         if settings.database_url:
@@ -185,6 +188,31 @@ def sweep_photos(older_than_minutes: int) -> None:
         f"Photo sweep: examined {result.examined} objects; deleted {result.deleted} orphans;"
         f" kept {result.referenced} in use and {result.too_young} younger than {older_than_minutes} minutes."
     )
+
+
+@main.group()
+def webhooks() -> None:
+    """Deliver webhook events."""
+
+
+@webhooks.command("work")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(min=0, max=65535),
+    default=9101,
+    show_default=True,
+    help="Serve Prometheus metrics on this port (0: not at all).",
+)
+def work_webhooks(metrics_port: int) -> None:
+    """Deliver the outbox's webhook events until SIGTERM; any number of these share the work."""
+    from prometheus_client import start_http_server
+
+    from crm.webhook_worker import work_until_signalled
+
+    settings = _settings()
+    if metrics_port:
+        start_http_server(metrics_port, addr=settings.host)
+    run_on_database(settings, work_until_signalled)
 
 
 def _read_password() -> str:

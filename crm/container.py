@@ -15,9 +15,11 @@ from dependency_injector import containers, providers
 
 from adapters.http.client_address import ClientAddresses, parse_networks
 from adapters.memory.actor_lookup import InMemoryActorLookup
+from adapters.memory.idempotency import InMemoryIdempotencyRecords
 from adapters.memory.store import InMemoryStore
 from adapters.memory.throttle import InMemorySignInThrottle
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+from adapters.memory.webhook_queue import InMemoryDeliveryQueue
 from adapters.photos.images import PillowImageProcessor
 from adapters.photos.local import LocalPhotoStorage
 from adapters.photos.memory import InMemoryPhotoStorage
@@ -29,10 +31,14 @@ from adapters.sql.actor_cache import CachedActorLookup
 from adapters.sql.actor_lookup import SqlActorLookup
 from adapters.sql.auth_change_listener import listener_dsn
 from adapters.sql.engine import create_engine
+from adapters.sql.idempotency import SqlIdempotencyRecords
 from adapters.sql.throttle import SqlSignInThrottle
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from adapters.sql.webhook_queue import SqlDeliveryQueue
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIds
+from adapters.webhooks.metrics import count_outcome
+from adapters.webhooks.sender import HttpWebhookSender
 from application.customer_erasure import EraseCustomer
 from application.customer_export import ExportCustomers
 from application.customer_history import ListCustomerHistory
@@ -40,6 +46,7 @@ from application.customer_import import ImportCustomers
 from application.customer_photos import LinkPhotos, RemoveCustomerPhoto, UploadCustomerPhoto
 from application.customer_trash import ListTrash, PurgeTrash, RestoreCustomer
 from application.customers import CreateCustomer, DeleteCustomer, GetCustomer, ListCustomers, UpdateCustomer
+from application.idempotency import IdempotentRequests, SweepIdempotencyRecords
 from application.my_account import ChangeMyPassword, WhoAmI
 from application.photo_sweep import SweepOrphanPhotos
 from application.photos import PhotoLimits
@@ -60,6 +67,18 @@ from application.users import (
     GetUser,
     ListUsers,
     UpdateUser,
+)
+from application.webhook_delivery import DeliverWebhooks, WebhookWorker
+from application.webhooks import (
+    CreateWebhook,
+    DeleteWebhook,
+    GetWebhook,
+    ListWebhookDeliveries,
+    ListWebhooks,
+    RetryWebhookDelivery,
+    RotateWebhookSecret,
+    SendTestEvent,
+    UpdateWebhook,
 )
 from crm.settings import Settings
 
@@ -86,6 +105,11 @@ class DatabaseAdapters(containers.DeclarativeContainer):
     )
     # In the database, so that the limits hold across every replica.
     sign_in_throttle = providers.Singleton(SqlSignInThrottle, engine)
+    idempotency_records = providers.Singleton(SqlIdempotencyRecords, engine)
+    # The webhook outbox; its own LISTEN connection wakes the delivery workers.
+    delivery_queue = providers.Singleton(
+        SqlDeliveryQueue, engine, dsn=providers.Callable(listener_dsn, settings.provided.database_url)
+    )
 
 
 class InMemoryAdapters(containers.DeclarativeContainer):
@@ -96,6 +120,8 @@ class InMemoryAdapters(containers.DeclarativeContainer):
     unit_of_work = providers.Singleton(InMemoryUnitOfWorkFactory, store)
     actors = providers.Singleton(InMemoryActorLookup, store)
     sign_in_throttle = providers.Singleton(InMemorySignInThrottle)
+    delivery_queue = providers.Singleton(InMemoryDeliveryQueue, store)
+    idempotency_records = providers.Singleton(InMemoryIdempotencyRecords)
 
 
 def _signing_keys(settings: Settings) -> SigningKeys:
@@ -230,6 +256,40 @@ class Application(containers.DeclarativeContainer):
     )
     sweep_orphan_photos = providers.Singleton(
         SweepOrphanPhotos, uow=adapters.unit_of_work, storage=photo_storage, clock=clock
+    )
+
+    # Idempotency-Key on create requests.
+    idempotent_requests = providers.Singleton(IdempotentRequests, records=adapters.idempotency_records, clock=clock)
+    sweep_idempotency_records = providers.Singleton(
+        SweepIdempotencyRecords, records=adapters.idempotency_records, clock=clock
+    )
+
+    # Webhooks: management, and the delivery worker.
+    webhook_sender = providers.Singleton(
+        HttpWebhookSender,
+        allow_private=settings.provided.webhook_allow_private,
+        require_https=providers.Factory(lambda settings: settings.is_production, settings),
+    )
+    create_webhook = providers.Singleton(
+        CreateWebhook, uow=adapters.unit_of_work, sender=webhook_sender, clock=clock, ids=ids
+    )
+    list_webhooks = providers.Singleton(ListWebhooks, uow=adapters.unit_of_work)
+    get_webhook = providers.Singleton(GetWebhook, uow=adapters.unit_of_work)
+    update_webhook = providers.Singleton(UpdateWebhook, uow=adapters.unit_of_work, sender=webhook_sender, clock=clock)
+    delete_webhook = providers.Singleton(DeleteWebhook, uow=adapters.unit_of_work)
+    rotate_webhook_secret = providers.Singleton(RotateWebhookSecret, uow=adapters.unit_of_work, clock=clock)
+    send_test_event = providers.Singleton(SendTestEvent, uow=adapters.unit_of_work, clock=clock, ids=ids)
+    list_webhook_deliveries = providers.Singleton(ListWebhookDeliveries, uow=adapters.unit_of_work)
+    retry_webhook_delivery = providers.Singleton(RetryWebhookDelivery, uow=adapters.unit_of_work, clock=clock)
+    deliver_webhooks = providers.Singleton(
+        DeliverWebhooks, queue=adapters.delivery_queue, sender=webhook_sender, clock=clock, on_outcome=count_outcome
+    )
+    webhook_worker = providers.Singleton(
+        WebhookWorker,
+        deliver=deliver_webhooks,
+        queue=adapters.delivery_queue,
+        clock=clock,
+        loops=settings.provided.webhook_worker_loops,
     )
 
 

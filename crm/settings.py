@@ -91,6 +91,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     oidc_providers: str = _env("CRM_OIDC_PROVIDERS", "")
     # Access-token signing keys as (key id, secret), newest first; empty: one key derived from secret_key.
     jwt_keys: tuple[tuple[str, str], ...] = _env("CRM_JWT_KEYS", ())
+    # Webhook deliveries to loopback, private and link-local addresses and over plain http (development and tests).
+    webhook_allow_private: bool = _env("CRM_WEBHOOK_ALLOW_PRIVATE", False)
+    # Unset: deliver inside `crm serve` only when it runs alone on the embedded database (`make run`).
+    webhooks_in_serve: bool | None = _env("CRM_WEBHOOKS_IN_SERVE", None)
+    webhook_worker_loops: Annotated[int, _range(1, 64)] = _env("CRM_WEBHOOK_WORKER_LOOPS", 4)
 
     # The access tokens' audience is not configurable: only this service accepts its tokens.
     token_audience: ClassVar[str] = "crm-api"
@@ -171,6 +176,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             problems.append("DATABASE_URL must be set (the embedded database is for development only)")
         if not self.uses_s3:
             problems.append("CRM_S3_BUCKET must be set (local photo storage is for development only)")
+        if self.webhook_allow_private:
+            problems.append("CRM_WEBHOOK_ALLOW_PRIVATE must not be set (webhooks to internal addresses are refused)")
         if problems:
             raise SettingsError("Refusing to start in production: " + "; ".join(problems) + ".")
 

@@ -31,6 +31,7 @@ from adapters.http.request_checks import check_request_shape
 from adapters.http.response_headers import ASGIApp
 from adapters.http.schemas import Strict
 from adapters.http.users import UsersController
+from adapters.http.webhooks import WebhooksController
 
 API_VERSION = "1.0.0"
 JSON_BODY_LIMIT = 1024 * 1024
@@ -77,6 +78,7 @@ def create_http_app(
             CustomerFilesController,
             CustomersController,
             CustomerPhotoController,
+            WebhooksController,
             HealthController,
             MetricsController,
             *([serve_local_photo] if serve_local_photos else []),

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from adapters.http.authentication import SECURITY
 from adapters.http.conditional import etag_of, parse_entity_tags
+from adapters.http.idempotency import IdempotencyKey, answer_once
 from adapters.http.openapi import responses
 from adapters.http.pages import PageCursor, PageLimit, next_link
 from adapters.http.schemas import (
@@ -34,6 +35,7 @@ from application.customers import (
     NewCustomer,
     UpdateCustomer,
 )
+from application.idempotency import IdempotentRequests
 from domain.customers import Customer
 from domain.sign_in import Actor
 
@@ -55,6 +57,7 @@ class CustomerUseCases:
     create_customer: Callable[[], CreateCustomer]
     update_customer: Callable[[], UpdateCustomer]
     link_photos: Callable[[], LinkPhotos]
+    idempotent_requests: Callable[[], IdempotentRequests]
 
     STATE_KEY = "crm.customer_use_cases"
 
@@ -106,14 +109,19 @@ class CustomersController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[CustomerCreate],
         actor: NamedDependency[Actor],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[CustomerOut]:
         use_cases = CustomerUseCases.of(request)
-        customer = await use_cases.create_customer().execute(
-            actor, NewCustomer(data.id, data.name, data.surname, data.email, data.phone, data.notes)
-        )
-        headers = {"Location": f"{self.path}/{customer.id}", "ETag": etag_of(customer)}
-        body = await present_customer(customer, use_cases.link_photos())
-        return Response(body, status_code=HTTP_201_CREATED, headers=headers)
+
+        async def create() -> Response[CustomerOut]:
+            customer = await use_cases.create_customer().execute(
+                actor, NewCustomer(data.id, data.name, data.surname, data.email, data.phone, data.notes)
+            )
+            headers = {"Location": f"{self.path}/{customer.id}", "ETag": etag_of(customer)}
+            body = await present_customer(customer, use_cases.link_photos())
+            return Response(body, status_code=HTTP_201_CREATED, headers=headers)
+
+        return await answer_once(request, actor, idempotency_key, use_cases.idempotent_requests(), create)
 
     @get("/{customer_id:str}", responses=responses(401, 404, 304), summary="Get a customer")
     async def get_customer(

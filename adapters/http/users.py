@@ -12,9 +12,11 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET
 
 from adapters.http.authentication import SECURITY
+from adapters.http.idempotency import IdempotencyKey, answer_once
 from adapters.http.openapi import responses
 from adapters.http.pages import PageCursor, PageLimit, next_link
 from adapters.http.schemas import PasswordChange, UserCreate, UserOut, UserPage, UserPatch
+from application.idempotency import IdempotentRequests
 from application.my_account import ChangeMyPassword, WhoAmI
 from application.users import (
     CreateUser,
@@ -80,10 +82,20 @@ class UsersController(Controller):
         summary="Create a user (admins)",
     )
     async def create_user(
-        self, data: JSONBody[UserCreate], actor: NamedDependency[Actor], create_user: NamedDependency[CreateUser]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[UserCreate],
+        actor: NamedDependency[Actor],
+        create_user: NamedDependency[CreateUser],
+        idempotent_requests: NamedDependency[IdempotentRequests],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[UserOut]:
-        user = await create_user.execute(actor, NewUser(data.email, data.name, data.password, data.is_admin))
-        return Response(UserOut.of(user), status_code=HTTP_201_CREATED, headers={"Location": f"{self.path}/{user.id}"})
+        async def create() -> Response[UserOut]:
+            user = await create_user.execute(actor, NewUser(data.email, data.name, data.password, data.is_admin))
+            location = {"Location": f"{self.path}/{user.id}"}
+            return Response(UserOut.of(user), status_code=HTTP_201_CREATED, headers=location)
+
+        return await answer_once(request, actor, idempotency_key, idempotent_requests, create)
 
     @get("/{user_id:uuid}", responses=responses(401, 403, 404), summary="Get a user (admins)")
     async def get_user(

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from adapters.memory.transaction import Transaction
+from adapters.memory.webhooks import record_customer_event
 from application.ports.persistence import CustomerHistory
 from domain.customer_history import CustomerChange
 from domain.users import UserRef
@@ -23,6 +24,8 @@ class InMemoryCustomerHistory(CustomerHistory):
         # Ids are inserted in increasing order, so the last key is the highest.
         change_id = next(reversed(tables.customer_changes), 0) + 1
         tables.customer_changes[change_id] = replace(change, id=change_id)
+        # What migration 0004's trigger does after every history row.
+        record_customer_event(tables, change)
 
     async def record_many(self, changes: Sequence[CustomerChange]) -> None:
         for change in changes:

@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID
 
 from domain.customer_history import CustomerChange
 from domain.customers import Customer, TrashedCustomer
 from domain.sign_in import RefreshToken, SignInSession
 from domain.users import User
+from domain.webhooks import Webhook, WebhookEvent
+
+
+@dataclass(slots=True)
+class StoredDelivery:
+    """A delivery row as the SQL adapter keeps it; replaced, never changed in place."""
+
+    id: UUID
+    webhook_id: UUID
+    event_seq: int
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    last_attempt_at: datetime | None = None
+    last_status_code: int | None = None
 
 
 @dataclass(slots=True)
@@ -25,6 +42,12 @@ class Tables:
     customer_changes: dict[int, CustomerChange] = field(default_factory=dict)
     sign_in_sessions: dict[UUID, SignInSession] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
+    webhooks: dict[UUID, Webhook] = field(default_factory=dict)
+    # The outbox, by sequence number 1, 2, 3...
+    webhook_events: dict[int, WebhookEvent] = field(default_factory=dict)
+    webhook_deliveries: dict[UUID, StoredDelivery] = field(default_factory=dict)
+    # (delivery id, at, status code, duration in ms, excerpt)
+    webhook_attempts: list[tuple[UUID, datetime, int | None, int, str]] = field(default_factory=list)
 
     def copy(self) -> Tables:
         return Tables(
@@ -34,6 +57,10 @@ class Tables:
             customer_changes=dict(self.customer_changes),
             sign_in_sessions=dict(self.sign_in_sessions),
             refresh_tokens=dict(self.refresh_tokens),
+            webhooks=dict(self.webhooks),
+            webhook_events=dict(self.webhook_events),
+            webhook_deliveries=dict(self.webhook_deliveries),
+            webhook_attempts=list(self.webhook_attempts),
         )
 
 
@@ -47,3 +74,5 @@ class InMemoryStore:
     def __init__(self) -> None:
         self.committed = Tables()
         self.write_lock = asyncio.Lock()
+        # Set when a commit put a webhook event into the outbox: the in-memory NOTIFY.
+        self.webhook_events_committed = asyncio.Event()

@@ -24,6 +24,8 @@ class Transaction:
 
     def commit(self) -> None:
         if self._private is not None:
+            if self._private.webhook_deliveries != self._store.committed.webhook_deliveries:
+                self._store.webhook_events_committed.set()
             self._store.committed = self._private
         self._release()
 

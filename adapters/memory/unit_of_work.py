@@ -21,6 +21,7 @@ from adapters.memory.sign_in_sessions import InMemorySignInSessionRepository
 from adapters.memory.store import InMemoryStore
 from adapters.memory.transaction import Transaction
 from adapters.memory.users import InMemoryUserRepository
+from adapters.memory.webhooks import InMemoryWebhookRepository
 from application.ports.persistence import UnitOfWork, UnitOfWorkFactory
 
 
@@ -36,6 +37,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.customers = InMemoryCustomerRepository(self._transaction)
         self.customer_history = InMemoryCustomerHistory(self._transaction)
         self.sign_in_sessions = InMemorySignInSessionRepository(self._transaction)
+        self.webhooks = InMemoryWebhookRepository(self._transaction)
         return self
 
     async def _leave(self, error: BaseException | None) -> None:

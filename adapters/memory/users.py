@@ -7,6 +7,7 @@ from dataclasses import replace
 from uuid import UUID
 
 from adapters.memory.transaction import Transaction
+from adapters.memory.webhooks import record_user_event
 from application.ports.persistence import UserListQuery, UserRepository
 from domain.errors import Conflict
 from domain.users import User
@@ -24,6 +25,7 @@ class InMemoryUserRepository(UserRepository):
             raise ValueError(f"user {user.id} exists already")
         self._check_email_free(tables.users.values(), user)
         tables.users[user.id] = replace(user)
+        record_user_event(tables, None, user)
 
     async def get(self, user_id: UUID) -> User | None:
         user = self._transaction.readable().users.get(user_id)
@@ -39,7 +41,10 @@ class InMemoryUserRepository(UserRepository):
         tables = await self._transaction.writable()
         if user.id in tables.users:
             self._check_email_free(tables.users.values(), user)
+            before = tables.users[user.id]
             tables.users[user.id] = replace(user)
+            # What migration 0004's trigger does after every user change.
+            record_user_event(tables, before, user)
 
     async def count_active_admins(self, *, lock: bool = False) -> int:
         tables = await self._transaction.writable() if lock else self._transaction.readable()

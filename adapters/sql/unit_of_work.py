@@ -13,6 +13,7 @@ from adapters.sql.customer_history import SqlCustomerHistory
 from adapters.sql.customers import SqlCustomerRepository
 from adapters.sql.sign_in_sessions import SqlSignInSessionRepository
 from adapters.sql.users import SqlUserRepository
+from adapters.sql.webhooks import SqlWebhookRepository
 from application.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from domain.errors import ServiceUnavailable
 
@@ -81,6 +82,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.customers = SqlCustomerRepository(connection, raw_reads=not self._transaction)
         self.customer_history = SqlCustomerHistory(connection)
         self.sign_in_sessions = SqlSignInSessionRepository(connection)
+        self.webhooks = SqlWebhookRepository(connection)
         return self
 
     async def _leave(self, error: BaseException | None) -> None:

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Literal, Self
 from uuid import UUID
 
+from application.ports.webhooks import WebhookRepository
 from domain.customer_history import CustomerChange
 from domain.customers import Customer, TrashedCustomer
 from domain.sign_in import RefreshToken, SignInSession
@@ -195,6 +196,7 @@ class UnitOfWork(ABC):
     customers: CustomerRepository
     customer_history: CustomerHistory
     sign_in_sessions: SignInSessionRepository
+    webhooks: WebhookRepository
 
     @abstractmethod
     async def __aenter__(self) -> Self: ...

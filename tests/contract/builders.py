@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import uuid4
 
+from application.ports.idempotency import IdempotencyRecords
 from application.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from application.ports.security import ActorLookup
+from application.ports.webhooks import DeliveryQueue
 from domain.customers import Customer, CustomerDetails
 from domain.sign_in import RefreshToken, SignInSession
 from domain.users import User
@@ -26,6 +28,9 @@ T0 = datetime(2026, 11, 23, 20, 0, 0, 123456, tzinfo=UTC)
 class Backend:
     uow: UnitOfWorkFactory
     actors: ActorLookup
+    # The webhook outbox's queue on the same store.
+    queue: DeliveryQueue
+    idempotency: IdempotencyRecords
 
 
 def make_user(email: str, name: str = "Some User", *, is_admin: bool = False, at: datetime = T0) -> User:

@@ -6,10 +6,15 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.actor_lookup import InMemoryActorLookup
+from adapters.memory.idempotency import InMemoryIdempotencyRecords
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+from adapters.memory.webhook_queue import InMemoryDeliveryQueue
 from adapters.sql.actor_lookup import SqlActorLookup
+from adapters.sql.auth_change_listener import listener_dsn
+from adapters.sql.idempotency import SqlIdempotencyRecords
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from adapters.sql.webhook_queue import SqlDeliveryQueue
 from tests.contract.builders import Backend
 
 
@@ -17,7 +22,13 @@ from tests.contract.builders import Backend
 def backend(request: pytest.FixtureRequest) -> Backend:
     if request.param == "memory":
         store = InMemoryStore()
-        return Backend(InMemoryUnitOfWorkFactory(store), InMemoryActorLookup(store))
+        return Backend(
+            InMemoryUnitOfWorkFactory(store),
+            InMemoryActorLookup(store),
+            InMemoryDeliveryQueue(store),
+            InMemoryIdempotencyRecords(),
+        )
     # Asked for only here, so that the in-memory runs need no database.
     engine: AsyncEngine = request.getfixturevalue("clean_database")
-    return Backend(SqlUnitOfWorkFactory(engine), SqlActorLookup(engine))
+    queue = SqlDeliveryQueue(engine, listener_dsn(engine.url.render_as_string(hide_password=False)))
+    return Backend(SqlUnitOfWorkFactory(engine), SqlActorLookup(engine), queue, SqlIdempotencyRecords(engine))

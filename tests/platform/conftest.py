@@ -64,6 +64,10 @@ class Rendered:
         return self.one("CronJob", "crm-photo-sweep")
 
     @property
+    def webhook_worker(self) -> dict[str, Any]:
+        return self.one("Deployment", "crm-webhook-worker")
+
+    @property
     def config(self) -> dict[str, str]:
         data: dict[str, str] = self.one("ConfigMap")["data"]
         return data

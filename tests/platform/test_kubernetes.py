@@ -120,7 +120,7 @@ def test_shutdown_timing_fits_the_grace_period(overlay: Rendered) -> None:
     assert grace >= pre_stop + drain + 10, (pre_stop, drain, grace)
 
 
-@pytest.mark.parametrize("workload", ["deployment", "job", "photo_sweep"])
+@pytest.mark.parametrize("workload", ["deployment", "job", "photo_sweep", "webhook_worker"])
 def test_restricted_security_context(overlay: Rendered, workload: str) -> None:
     resource = getattr(overlay, workload)
     pod, container = _pod(resource), _container(resource)
@@ -143,7 +143,7 @@ def test_restricted_security_context(overlay: Rendered, workload: str) -> None:
     assert "sizeLimit" in pod["volumes"][0]["emptyDir"]
 
 
-@pytest.mark.parametrize("workload", ["deployment", "job", "photo_sweep"])
+@pytest.mark.parametrize("workload", ["deployment", "job", "photo_sweep", "webhook_worker"])
 def test_resource_requests_and_limits(overlay: Rendered, workload: str) -> None:
     resources = _container(getattr(overlay, workload))["resources"]
     for name in ("cpu", "memory"):
@@ -159,7 +159,7 @@ def test_resource_requests_and_limits(overlay: Rendered, workload: str) -> None:
 def test_configuration_and_secrets_by_reference(overlay: Rendered) -> None:
     config_map = overlay.one("ConfigMap")
     assert re.fullmatch(r"crm-config-[a-z0-9]{10}", config_map["metadata"]["name"])
-    for workload in (overlay.deployment, overlay.job, overlay.photo_sweep):
+    for workload in (overlay.deployment, overlay.job, overlay.photo_sweep, overlay.webhook_worker):
         assert _container(workload)["envFrom"] == [
             {"configMapRef": {"name": config_map["metadata"]["name"]}},
             {"secretRef": {"name": "crm-secrets"}},
@@ -199,6 +199,20 @@ def test_photo_sweep_runs_hourly_from_the_same_image(overlay: Rendered) -> None:
     assert container["image"] == _container(overlay.deployment)["image"]
     assert sweep["spec"]["concurrencyPolicy"] == "Forbid"
     assert sweep["spec"]["schedule"].split()[1:] == ["*", "*", "*", "*"]  # every hour
+
+
+def test_webhook_workers_run_from_the_same_image_apart_from_the_service(overlay: Rendered) -> None:
+    worker = overlay.webhook_worker
+    container = _container(worker)
+    assert container["args"][:2] == ["webhooks", "work"]
+    assert container["image"] == _container(overlay.deployment)["image"]
+    assert worker["spec"]["replicas"] >= 2
+    assert worker["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "webhook-worker"
+    # Not behind the Service, not counted by the server's disruption budget or autoscaler.
+    assert not SERVER.items() <= worker["spec"]["template"]["metadata"]["labels"].items()
+    assert {"name": "metrics", "containerPort": 9101, "protocol": "TCP"} in container["ports"]
+    # A stopping worker finishes its round (10 s per send) and closes within the grace period.
+    assert _pod(worker)["terminationGracePeriodSeconds"] >= 25
 
 
 def test_image_is_set_by_the_overlay(overlay: Rendered) -> None:
@@ -241,7 +255,7 @@ def test_network_policy(overlay: Rendered) -> None:
     assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "crm"}  # server and migration pods
     assert sorted(policy["policyTypes"]) == ["Egress", "Ingress"]
     ingress_ports = [(port["port"], port["protocol"]) for rule in policy["ingress"] for port in rule["ports"]]
-    assert ingress_ports == [(8000, "TCP")]
+    assert ingress_ports == [(8000, "TCP"), (9101, "TCP")]
     egress_ports = {(port["port"], port["protocol"]) for rule in policy["egress"] for port in rule["ports"]}
     assert egress_ports == {(53, "UDP"), (53, "TCP"), (5432, "TCP"), (443, "TCP")}
 

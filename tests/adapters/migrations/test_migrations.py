@@ -17,7 +17,19 @@ from adapters.sql.tables import metadata
 from tests.support.database import create_database, drop_database, url_of_database
 
 ScratchDatabase = Callable[[], Awaitable[str]]
-OUR_TABLES = {"users", "customers", "customer_changes", "sign_in_sessions", "refresh_tokens", "sign_in_failures"}
+OUR_TABLES = {
+    "users",
+    "customers",
+    "customer_changes",
+    "sign_in_sessions",
+    "refresh_tokens",
+    "sign_in_failures",
+    "webhooks",
+    "webhook_events",
+    "webhook_deliveries",
+    "webhook_attempts",
+    "idempotency_records",
+}
 
 
 @pytest.fixture

@@ -58,6 +58,10 @@ def _explained(case: Any, body: dict[str, Any], error: dict[str, Any]) -> str | 
         and body.get("id") != (case.path_parameters or {}).get("customer_id")
     ):
         return "changed-id"
+    if field == "url" and (
+        message.startswith("resolves to an address") or message in ("is not a valid URL", "does not name a valid host")
+    ):
+        return "webhook-destination"
     if message == "must not contain control characters" and _unlisted_character(body, field):
         return "unlisted-characters"
     if (
@@ -84,6 +88,13 @@ def _rejected_valid_request(case: Any, response: Any) -> str | None:
         return "not-an-image"
     if operation == "importCustomers" and status in (413, 415, 422):
         return "not-a-customer-file"
+    errors = problem.get("errors") or []
+    if (
+        status == 422
+        and "Idempotency-Key" in (case.headers or {})
+        and [error.get("field") for error in errors] == ["Idempotency-Key"]
+    ):
+        return "reused-idempotency-key"
     if status == 422 and isinstance(case.body, dict):
         errors = problem.get("errors") or []
         names = {_explained(case, case.body, error) for error in errors}
@@ -98,7 +109,9 @@ def _accepted_invalid_request(case: Any, response: Any) -> str | None:
     if response.status_code == 412 and "If-Match" in (case.headers or {}):
         return "stale-etag"
     # Litestar converts in msgspec's lax mode: 0/1, "0"/"1" and "null" become booleans or None.
-    if isinstance(case.body, dict) and "is_admin" in case.body and not isinstance(case.body["is_admin"], bool):
+    if isinstance(case.body, dict) and any(
+        field in case.body and not isinstance(case.body[field], bool) for field in ("is_admin", "active")
+    ):
         return "lax-boolean"
     if (case.query or {}).get("is_admin", "true") not in ("true", "false", True, False):
         return "lax-boolean"
