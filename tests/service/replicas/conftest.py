@@ -36,6 +36,9 @@ SECRET_KEY = "replica-test-secret-" + "r" * 40
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
 
+# What a replica logs once its listener is gone and its actor cache answers no more (auth_change_listener.py).
+CACHE_OFF = "the actor cache is off"
+
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -79,6 +82,10 @@ class Replica:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
+
+    def output_count(self, text: str) -> int:
+        """How many times ``text`` appears in everything the replica has logged so far."""
+        return self.log.read_text(errors="replace").count(text)
 
     def owns(self, pid: int) -> bool:
         """Whether ``pid`` is this replica's process or one of its workers (they share its process group)."""
@@ -188,11 +195,19 @@ class Listeners:
         """End ``replica``'s listener connection from the server side, as a failover or network cut would."""
         backends = await self.backends(replica)
         assert backends, f"replica {replica.name} has no listener connection"
+        noticed_before = replica.output_count(CACHE_OFF)
         async with self.engine.connect() as connection:
             for pid in backends:
                 await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
             await connection.commit()
         await self.wait_for(replica, present=False)
+        # The server has ended the connection; the replica learns it when its event loop reads the socket, which
+        # on a loaded machine can come after the next request. The outage starts for the replica when it logs it.
+        deadline = time.monotonic() + 10.0
+        while replica.output_count(CACHE_OFF) == noticed_before:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"Replica {replica.name} did not notice its listener's loss:\n{replica.output()}")
+            await asyncio.sleep(0.02)
 
 
 @pytest.fixture
