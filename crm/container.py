@@ -24,13 +24,14 @@ from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIds
 from adapters.webhooks.metrics import count_outcome
 from adapters.webhooks.sender import HttpWebhookSender
+from application.customer_editing import CreateCustomer, DeleteCustomer, UpdateCustomer
 from application.customer_erasure import EraseCustomer
 from application.customer_export import ExportCustomers
 from application.customer_history import ListCustomerHistory
 from application.customer_import import ImportCustomers
 from application.customer_photos import LinkPhotos, RemoveCustomerPhoto, UploadCustomerPhoto
+from application.customer_reading import GetCustomer, ListCustomers
 from application.customer_trash import ListTrash, PurgeTrash, RestoreCustomer
-from application.customers import CreateCustomer, DeleteCustomer, GetCustomer, ListCustomers, UpdateCustomer
 from application.idempotency import IdempotentRequests, SweepIdempotencyRecords
 from application.my_account import ChangeMyPassword, WhoAmI
 from application.photo_sweep import SweepOrphanPhotos
