@@ -54,16 +54,14 @@ from application.users import (
     ListUsers,
     UpdateUser,
 )
+from application.webhook_deliveries import ListWebhookDeliveries, RetryWebhookDelivery, SendTestEvent
 from application.webhook_delivery import DeliverWebhooks, WebhookWorker
 from application.webhooks import (
     CreateWebhook,
     DeleteWebhook,
     GetWebhook,
-    ListWebhookDeliveries,
     ListWebhooks,
-    RetryWebhookDelivery,
     RotateWebhookSecret,
-    SendTestEvent,
     UpdateWebhook,
 )
 from crm.adapter_containers import DatabaseAdapters, InMemoryAdapters
