@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from application.customers import check_sort, list_query, position_of
+from application.customer_reading import check_sort, list_query, position_of
 from application.ports.persistence import CustomerListQuery, UnitOfWorkFactory
 from domain.customers import Customer
 from domain.sign_in import Actor

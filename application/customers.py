@@ -1,48 +1,29 @@
-"""Managing customers: every signed-in user may list, read, create, change and delete them."""
+"""What the customer use cases share: parsing a customer's details and id, finding it for a change, and
+discarding a photo's objects."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, get_args
+from typing import Any
 
-from application.pagination import Page, check_limit, decode_cursor, page_of
 from application.photos import photo_keys
-from application.ports.persistence import CustomerListQuery, CustomerSortField, UnitOfWork, UnitOfWorkFactory
+from application.ports.persistence import UnitOfWork
 from application.ports.photos import PhotoStorage
-from application.ports.system import Clock
-from application.validation import Problems, check_search
-from domain.customer_history import CustomerChange
-from domain.customers import EDITABLE_FIELDS, Customer, CustomerDetails, Photo, sort_key
+from application.validation import Problems
+from domain.customers import Customer, CustomerDetails, Photo
 from domain.errors import (
-    Conflict,
     InvalidInput,
-    MalformedRequest,
     NotFound,
-    PreconditionFailed,
     ServiceUnavailable,
 )
-from domain.sign_in import Actor
-from domain.values import CustomerId, Email, Notes, PersonName, Phone, search_key
+from domain.values import CustomerId, Email, Notes, PersonName, Phone
 
 logger = logging.getLogger(__name__)
 
 CUSTOMER_NOT_FOUND = "No such customer."
 ID_IN_TRASH = "A customer with this id is in the trash: restore it, or erase it to free the id."
-SORT_FIELDS: tuple[str, ...] = get_args(CustomerSortField)
 _OPTIONAL_PARSERS = {"email": Email, "phone": Phone, "notes": Notes}
-
-
-@dataclass(frozen=True, slots=True)
-class NewCustomer:
-    id: str
-    name: str
-    surname: str
-    email: str | None = None
-    phone: str | None = None
-    notes: str | None = None
 
 
 def parse_details(values: Mapping[str, str | None]) -> CustomerDetails:
@@ -78,11 +59,6 @@ async def get_customer_for_change(uow: UnitOfWork, customer_id: str, *, lock: bo
     return customer
 
 
-def _check_revision(customer: Customer, expected: list[str] | None) -> None:
-    if not customer.matches_revision(expected):
-        raise PreconditionFailed("The customer has changed since you read it; read it again and retry.")
-
-
 async def discard_objects(storage: PhotoStorage, photo: Photo | None) -> None:
     """Delete a photo's objects, best effort: what fails here is left for the orphan sweep."""
     if photo is None:
@@ -91,175 +67,3 @@ async def discard_objects(storage: PhotoStorage, photo: Photo | None) -> None:
         await storage.delete(photo_keys(photo))
     except ServiceUnavailable:
         logger.warning("Could not delete photo objects %s; the orphan sweep will.", photo_keys(photo))
-
-
-class CreateCustomer:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow = uow
-        self._clock = clock
-
-    async def execute(self, actor: Actor, new: NewCustomer) -> Customer:
-        problems = Problems()
-        customer_id = problems.parse(CustomerId, new.id, "id")
-        details = problems.run(lambda: parse_details({field: getattr(new, field) for field in EDITABLE_FIELDS}))
-        problems.raise_if_any()
-        assert customer_id is not None
-        assert details is not None
-        customer = Customer.register(customer_id, details, by=actor.ref, at=self._clock.now())
-        try:
-            async with self._uow.for_single_write() as uow:
-                await uow.customers.add_with_history(customer, CustomerChange.created(customer))
-                await uow.commit()
-        except Conflict:
-            # Only on this rare path is it worth a second look: is the id taken by a trashed customer?
-            async with self._uow.for_reading() as uow:
-                if await uow.customers.get_trashed(customer_id) is not None:
-                    raise Conflict(ID_IN_TRASH) from None
-            raise
-        return customer
-
-
-class GetCustomer:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
-        self._uow = uow
-
-    async def execute(self, actor: Actor, customer_id: str) -> Customer:
-        async with self._uow.for_reading() as uow:
-            return await get_customer_for_change(uow, customer_id)
-
-
-class ListCustomers:
-    """A page of customers, optionally searched, in a chosen order; stable under inserts and deletes."""
-
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
-        self._uow = uow
-
-    async def execute(
-        self,
-        actor: Actor,
-        *,
-        limit: int,
-        cursor: str | None = None,
-        search: str | None = None,
-        sort: str = "-created_at",
-    ) -> Page[Customer]:
-        check_sort(sort)
-        after = _decode_position(cursor, sort) if cursor is not None else None
-        query = list_query(sort, search, check_limit(limit) + 1, after)
-        async with self._uow.for_reading() as uow:
-            customers = await uow.customers.list(query)
-        return page_of(customers, limit, lambda last: (sort, _sort_value(last, query.sort), last.id))
-
-
-def check_sort(sort: str) -> None:
-    if sort.removeprefix("-") not in SORT_FIELDS:
-        raise InvalidInput.single("sort", f"must be one of {', '.join(SORT_FIELDS)}, optionally prefixed with -")
-
-
-def list_query(sort: str, search: str | None, limit: int, after: tuple[Any, str] | None) -> CustomerListQuery:
-    """The repository's query for a checked ``sort`` (e.g. ``-created_at``) and the user's search text."""
-    check_search(search)
-    return CustomerListQuery(
-        limit=limit,
-        sort=sort.removeprefix("-"),  # type: ignore[arg-type]  # checked by check_sort
-        descending=sort.startswith("-"),
-        search=search_key(search) if search else None,
-        after=after,
-    )
-
-
-def position_of(customer: Customer, field: str) -> tuple[Any, str]:
-    """Where ``customer`` stands in the order by ``field``: what ``CustomerListQuery.after`` takes."""
-    return sort_key(customer, field), customer.id
-
-
-def _sort_value(customer: Customer, field: str) -> str:
-    value = sort_key(customer, field)
-    return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
-def _decode_position(cursor: str, sort: str) -> tuple[Any, str]:
-    cursor_sort, value, customer_id = decode_cursor(cursor, 3)
-    if cursor_sort != sort:
-        raise MalformedRequest("The cursor belongs to another sort order.")
-    if sort.removeprefix("-") in ("created_at", "updated_at"):
-        try:
-            return datetime.fromisoformat(value), customer_id
-        except ValueError as error:
-            raise MalformedRequest("The cursor is not valid.") from error
-    return value, customer_id
-
-
-class UpdateCustomer:
-    """A JSON merge patch: given fields change, null clears an optional field; the id never changes."""
-
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow = uow
-        self._clock = clock
-
-    async def execute(
-        self,
-        actor: Actor,
-        customer_id: str,
-        patch: Mapping[str, str | None],
-        expected_revisions: list[str] | None = None,
-    ) -> Customer:
-        # First without a lock: read, change, then one write that lands only if nobody wrote in between.
-        async with self._uow.for_single_write() as uow:
-            customer = await self._apply(uow, actor, customer_id, patch, expected_revisions, lock=False)
-            await uow.commit()
-        if customer is not None:
-            return customer
-        # Somebody did (the row is busy): this time hold its lock from the read to the commit, so that this
-        # attempt cannot lose again. With If-Match, the newer revision is now refused (412), a delete is 404.
-        async with self._uow() as uow:
-            customer = await self._apply(uow, actor, customer_id, patch, expected_revisions, lock=True)
-            if customer is None:
-                raise ServiceUnavailable("The customer could not be changed; try again.")
-            await uow.commit()
-        return customer
-
-    async def _apply(
-        self,
-        uow: UnitOfWork,
-        actor: Actor,
-        customer_id: str,
-        patch: Mapping[str, str | None],
-        expected_revisions: list[str] | None,
-        *,
-        lock: bool,
-    ) -> Customer | None:
-        """The customer with the patch applied and stored; None if another change landed since the read."""
-        customer = await get_customer_for_change(uow, customer_id, lock=lock)
-        _check_revision(customer, expected_revisions)
-        if "id" in patch and patch["id"] != customer.id:
-            raise InvalidInput.single("id", "cannot be changed")
-        values: dict[str, str | None] = {field: getattr(customer, field) for field in EDITABLE_FIELDS}
-        values.update({field: patch[field] for field in EDITABLE_FIELDS if field in patch})
-        details = parse_details(values)
-        read_version = customer.version
-        changes = customer.change_details(details, by=actor.ref, at=self._clock.now())
-        if not changes:
-            return customer
-        change = CustomerChange.updated(customer, changes)
-        return (
-            customer if await uow.customers.update_with_history(customer, change, read_version=read_version) else None
-        )
-
-
-class DeleteCustomer:
-    """Deleting a customer moves it to the trash, photo and all, from where it can be restored until the
-    trash period ends (``application/customer_trash.py``). Its history records the deletion."""
-
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow = uow
-        self._clock = clock
-
-    async def execute(self, actor: Actor, customer_id: str, expected_revisions: list[str] | None = None) -> None:
-        async with self._uow() as uow:
-            customer = await get_customer_for_change(uow, customer_id, lock=True)
-            _check_revision(customer, expected_revisions)
-            now = self._clock.now()
-            await uow.customers.move_to_trash(customer.id, actor.ref, now)
-            await uow.customer_history.record(CustomerChange.deleted(customer.id, actor.ref, now))
-            await uow.commit()

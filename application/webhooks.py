@@ -1,4 +1,7 @@
-"""Managing webhooks (admins only): register, list, read, change, delete, rotate the secret, test, see deliveries."""
+"""Managing webhooks (admins only): register, list, read, change, delete, rotate the secret.
+
+Testing a webhook and seeing or retrying its deliveries are in ``webhook_deliveries.py``.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from application.ports.webhooks import WebhookSender
 from application.validation import Problems
 from domain.errors import InvalidInput, MalformedRequest, NotFound
 from domain.sign_in import Actor
-from domain.webhooks import ALL_EVENTS, EVENT_TYPES, TEST_EVENT, Delivery, Webhook, WebhookEvent
+from domain.webhooks import ALL_EVENTS, EVENT_TYPES, Webhook
 
 WEBHOOK_NOT_FOUND = "No such webhook."
 MAX_URL_LENGTH = 2000
@@ -66,7 +69,7 @@ async def _check_url(sender: WebhookSender, url: str, problems: Problems) -> Non
             problems.add(problem.field, problem.message)
 
 
-def _parse_webhook_id(value: str) -> UUID:
+def parse_webhook_id(value: str) -> UUID:
     try:
         return UUID(value)
     except ValueError as error:
@@ -128,7 +131,7 @@ class GetWebhook:
     async def execute(self, actor: Actor, webhook_id: str) -> Webhook:
         require_admin(actor)
         async with self._uow.for_reading() as uow:
-            webhook = await uow.webhooks.get(_parse_webhook_id(webhook_id))
+            webhook = await uow.webhooks.get(parse_webhook_id(webhook_id))
         if webhook is None:
             raise NotFound(WEBHOOK_NOT_FOUND)
         return webhook
@@ -149,7 +152,7 @@ class UpdateWebhook:
         description = _parse_description(patch.get("description"), problems)
         problems.raise_if_any()
         async with self._uow() as uow:
-            webhook = await uow.webhooks.get(_parse_webhook_id(webhook_id), for_update=True)
+            webhook = await uow.webhooks.get(parse_webhook_id(webhook_id), for_update=True)
             if webhook is None:
                 raise NotFound(WEBHOOK_NOT_FOUND)
             webhook.url = patch.get("url", webhook.url)
@@ -170,7 +173,7 @@ class DeleteWebhook:
     async def execute(self, actor: Actor, webhook_id: str) -> None:
         require_admin(actor)
         async with self._uow() as uow:
-            webhook = await uow.webhooks.get(_parse_webhook_id(webhook_id), for_update=True)
+            webhook = await uow.webhooks.get(parse_webhook_id(webhook_id), for_update=True)
             if webhook is None:
                 raise NotFound(WEBHOOK_NOT_FOUND)
             await uow.webhooks.delete(webhook.id)
@@ -184,70 +187,10 @@ class RotateWebhookSecret:
     async def execute(self, actor: Actor, webhook_id: str) -> Webhook:
         require_admin(actor)
         async with self._uow() as uow:
-            webhook = await uow.webhooks.get(_parse_webhook_id(webhook_id), for_update=True)
+            webhook = await uow.webhooks.get(parse_webhook_id(webhook_id), for_update=True)
             if webhook is None:
                 raise NotFound(WEBHOOK_NOT_FOUND)
             webhook.rotate_secret(new_webhook_secret(), self._clock.now())
             await uow.webhooks.update(webhook)
             await uow.commit()
         return webhook
-
-
-class SendTestEvent:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
-        self._uow, self._clock, self._ids = uow, clock, ids
-
-    async def execute(self, actor: Actor, webhook_id: str) -> WebhookEvent:
-        require_admin(actor)
-        async with self._uow() as uow:
-            webhook = await uow.webhooks.get(_parse_webhook_id(webhook_id))
-            if webhook is None:
-                raise NotFound(WEBHOOK_NOT_FOUND)
-            event = WebhookEvent(
-                id=self._ids.new_id(),
-                type=TEST_EVENT,
-                subject=f"webhook:{webhook.id}",
-                occurred_at=self._clock.now(),
-                data={"webhook_id": str(webhook.id)},
-            )
-            await uow.webhooks.add_test_event(webhook.id, event)
-            await uow.commit()
-        return event
-
-
-class ListWebhookDeliveries:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
-        self._uow = uow
-
-    async def execute(self, actor: Actor, webhook_id: str, *, limit: int, cursor: str | None = None) -> Page[Delivery]:
-        require_admin(actor)
-        check_limit(limit)
-        before = None
-        if cursor is not None:
-            (position,) = decode_cursor(cursor, 1)
-            if not position.isdigit():
-                raise MalformedRequest("The cursor is not valid.")
-            before = int(position)
-        identifier = _parse_webhook_id(webhook_id)
-        async with self._uow.for_reading() as uow:
-            if await uow.webhooks.get(identifier) is None:
-                raise NotFound(WEBHOOK_NOT_FOUND)
-            deliveries = await uow.webhooks.list_deliveries(identifier, limit + 1, before)
-        return page_of(deliveries, limit, lambda last: (str(last.seq),))
-
-
-class RetryWebhookDelivery:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow, self._clock = uow, clock
-
-    async def execute(self, actor: Actor, webhook_id: str, delivery_id: str) -> None:
-        require_admin(actor)
-        identifier = _parse_webhook_id(webhook_id)
-        try:
-            delivery = UUID(delivery_id)
-        except ValueError as error:
-            raise NotFound("No such delivery.") from error
-        async with self._uow() as uow:
-            if not await uow.webhooks.retry_delivery(identifier, delivery, self._clock.now()):
-                raise NotFound("No such delivery.")
-            await uow.commit()

@@ -20,7 +20,8 @@ from adapters.observability.tracing import tracing
 from adapters.photos.local import LocalPhotoStorage
 from adapters.sql.actor_cache import CachedActorLookup
 from adapters.sql.pool_metrics import POOL_METRICS
-from crm.container import Application, build_container, http_provided
+from crm.container import Application, build_container
+from crm.http_provided import http_provided
 from crm.settings import Settings, SettingsError
 from domain.errors import Conflict
 

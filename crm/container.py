@@ -1,25 +1,18 @@
-"""The dependency-injection containers: which adapter serves which port, and the use cases built on them.
+"""The application container: the use cases, and which adapters they are built on.
 
 ``Application`` holds the use cases; it takes its driven adapters from a ``DependenciesContainer``
 that is either ``DatabaseAdapters`` (PostgreSQL, the production profile) or ``InMemoryAdapters``
-(fast tests, and a proof that the core does not care).
+(fast tests, and a proof that the core does not care); both are in ``crm.adapter_containers``.
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
-from typing import Any
 
 from dependency_injector import containers, providers
 
 from adapters.http.client_address import ClientAddresses, parse_networks
-from adapters.memory.actor_lookup import InMemoryActorLookup
-from adapters.memory.idempotency import InMemoryIdempotencyRecords
-from adapters.memory.store import InMemoryStore
-from adapters.memory.throttle import InMemorySignInThrottle
-from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
-from adapters.memory.webhook_queue import InMemoryDeliveryQueue
 from adapters.photos.images import PillowImageProcessor
 from adapters.photos.local import LocalPhotoStorage
 from adapters.photos.memory import InMemoryPhotoStorage
@@ -27,25 +20,18 @@ from adapters.photos.signing import UrlSigner
 from adapters.security.access_tokens import JwtAccessTokens, SigningKeys
 from adapters.security.oidc import OidcIdentityProviders, parse_oidc_providers
 from adapters.security.passwords import Argon2PasswordHasher, HashingCost
-from adapters.sql.actor_cache import CachedActorLookup
-from adapters.sql.actor_lookup import SqlActorLookup
-from adapters.sql.auth_change_listener import listener_dsn
-from adapters.sql.engine import create_engine
-from adapters.sql.idempotency import SqlIdempotencyRecords
-from adapters.sql.throttle import SqlSignInThrottle
-from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
-from adapters.sql.webhook_queue import SqlDeliveryQueue
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIds
 from adapters.webhooks.metrics import count_outcome
 from adapters.webhooks.sender import HttpWebhookSender
+from application.customer_editing import CreateCustomer, DeleteCustomer, UpdateCustomer
 from application.customer_erasure import EraseCustomer
 from application.customer_export import ExportCustomers
 from application.customer_history import ListCustomerHistory
 from application.customer_import import ImportCustomers
 from application.customer_photos import LinkPhotos, RemoveCustomerPhoto, UploadCustomerPhoto
+from application.customer_reading import GetCustomer, ListCustomers
 from application.customer_trash import ListTrash, PurgeTrash, RestoreCustomer
-from application.customers import CreateCustomer, DeleteCustomer, GetCustomer, ListCustomers, UpdateCustomer
 from application.idempotency import IdempotentRequests, SweepIdempotencyRecords
 from application.my_account import ChangeMyPassword, WhoAmI
 from application.photo_sweep import SweepOrphanPhotos
@@ -68,60 +54,18 @@ from application.users import (
     ListUsers,
     UpdateUser,
 )
+from application.webhook_deliveries import ListWebhookDeliveries, RetryWebhookDelivery, SendTestEvent
 from application.webhook_delivery import DeliverWebhooks, WebhookWorker
 from application.webhooks import (
     CreateWebhook,
     DeleteWebhook,
     GetWebhook,
-    ListWebhookDeliveries,
     ListWebhooks,
-    RetryWebhookDelivery,
     RotateWebhookSecret,
-    SendTestEvent,
     UpdateWebhook,
 )
+from crm.adapter_containers import DatabaseAdapters, InMemoryAdapters
 from crm.settings import Settings
-
-
-class DatabaseAdapters(containers.DeclarativeContainer):
-    """Driven adapters on PostgreSQL."""
-
-    settings = providers.Dependency(instance_of=Settings)
-    engine = providers.Singleton(
-        create_engine,
-        database_url=settings.provided.database_url,
-        pool_size=settings.provided.db_pool_size,
-        max_overflow=settings.provided.db_max_overflow,
-        pool_timeout=settings.provided.db_pool_timeout_seconds,
-    )
-    unit_of_work = providers.Singleton(
-        SqlUnitOfWorkFactory, engine, wait_seconds=settings.provided.db_pool_timeout_seconds
-    )
-    # Answered from a per-process cache that PostgreSQL LISTEN/NOTIFY keeps current (started by the app's lifespan).
-    actors = providers.Singleton(
-        CachedActorLookup,
-        providers.Singleton(SqlActorLookup, engine),
-        dsn=providers.Callable(listener_dsn, settings.provided.database_url),
-    )
-    # In the database, so that the limits hold across every replica.
-    sign_in_throttle = providers.Singleton(SqlSignInThrottle, engine)
-    idempotency_records = providers.Singleton(SqlIdempotencyRecords, engine)
-    # The webhook outbox; its own LISTEN connection wakes the delivery workers.
-    delivery_queue = providers.Singleton(
-        SqlDeliveryQueue, engine, dsn=providers.Callable(listener_dsn, settings.provided.database_url)
-    )
-
-
-class InMemoryAdapters(containers.DeclarativeContainer):
-    """Driven adapters in process memory: no I/O, nothing survives a restart."""
-
-    settings = providers.Dependency(instance_of=Settings)
-    store = providers.Singleton(InMemoryStore)
-    unit_of_work = providers.Singleton(InMemoryUnitOfWorkFactory, store)
-    actors = providers.Singleton(InMemoryActorLookup, store)
-    sign_in_throttle = providers.Singleton(InMemorySignInThrottle)
-    delivery_queue = providers.Singleton(InMemoryDeliveryQueue, store)
-    idempotency_records = providers.Singleton(InMemoryIdempotencyRecords)
 
 
 def _signing_keys(settings: Settings) -> SigningKeys:
@@ -291,14 +235,6 @@ class Application(containers.DeclarativeContainer):
         clock=clock,
         loops=settings.provided.webhook_worker_loops,
     )
-
-
-def http_provided(container: Application) -> dict[str, providers.Provider[Any]]:
-    """What HTTP handlers may ask for by parameter name: every object the application container builds
-    once (the use cases, the photo limits, the client addresses…), under its provider's name."""
-    return {
-        name: provider for name, provider in container.providers.items() if isinstance(provider, providers.Singleton)
-    }
 
 
 def build_container(settings: Settings, *, in_memory: bool = False) -> Application:

@@ -24,17 +24,11 @@ from adapters.http.schemas import (
     CustomerPage,
     CustomerPatch,
 )
+from application.customer_editing import CreateCustomer, DeleteCustomer, NewCustomer, UpdateCustomer
 from application.customer_erasure import EraseCustomer
 from application.customer_history import ListCustomerHistory
 from application.customer_photos import LinkPhotos
-from application.customers import (
-    CreateCustomer,
-    DeleteCustomer,
-    GetCustomer,
-    ListCustomers,
-    NewCustomer,
-    UpdateCustomer,
-)
+from application.customer_reading import GetCustomer, ListCustomers
 from application.idempotency import IdempotentRequests
 from domain.customers import Customer
 from domain.sign_in import Actor

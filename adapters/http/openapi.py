@@ -18,7 +18,7 @@ from litestar.openapi.spec import (
 from adapters.http import examples
 from adapters.http.schemas import Problem
 from adapters.http.sign_in_schemas import OAuthError
-from application.customers import SORT_FIELDS
+from application.customer_reading import SORT_FIELDS
 
 # The operationId of each handler, by handler function name. Client generators turn these into method
 # names (client.listCustomers()), so they are part of the contract: never derive them from paths.

@@ -25,16 +25,14 @@ from adapters.http.webhook_schemas import (
     WebhookWithSecret,
 )
 from application.idempotency import IdempotentRequests
+from application.webhook_deliveries import ListWebhookDeliveries, RetryWebhookDelivery, SendTestEvent
 from application.webhooks import (
     CreateWebhook,
     DeleteWebhook,
     GetWebhook,
-    ListWebhookDeliveries,
     ListWebhooks,
     NewWebhook,
-    RetryWebhookDelivery,
     RotateWebhookSecret,
-    SendTestEvent,
     UpdateWebhook,
 )
 from domain.sign_in import Actor

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.availability import unavailable_database_as_503
-from adapters.sql.tables import sign_in_sessions, users
+from adapters.sql.user_tables import sign_in_sessions, users
 from application.ports.security import ActorLookup
 from domain.sign_in import Actor
 

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import Row, Select, delete, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.sql.customer_tables import customer_changes
 from adapters.sql.rows import trusted
-from adapters.sql.tables import customer_changes, users
+from adapters.sql.user_tables import users
 from application.ports.persistence import CustomerHistory
 from domain.customer_history import CHANGE_KINDS, ChangeKind, CustomerChange, FieldChange
 from domain.users import UserRef

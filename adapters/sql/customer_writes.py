@@ -15,8 +15,8 @@ from sqlalchemy import Insert, Update, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.sql.customer_tables import customer_changes, customers
 from adapters.sql.raw_reads import CompiledRead, fetch
-from adapters.sql.tables import customer_changes, customers
 from domain.customer_history import CustomerChange
 from domain.customers import Customer, sort_key
 

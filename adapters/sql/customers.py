@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from functools import cache
-from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
-    Integer,
-    Select,
-    Text,
-    any_,
-    bindparam,
     delete,
     insert,
     or_,
@@ -21,145 +13,33 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql import customer_writes
+from adapters.sql.customer_pages import page_statement, page_values
+from adapters.sql.customer_reads import (
+    GET,
+    GET_COMPILED,
+    IN_TRASH,
+    LIVE,
+    SELECT,
+    SELECT_TRASHED,
+    any_of,
+    customer_of,
+    row_of,
+    trashed_of,
+)
+from adapters.sql.customer_tables import customers
 from adapters.sql.customer_writes import column_values
 from adapters.sql.errors import domain_errors
-from adapters.sql.raw_reads import CompiledRead, fetch
-from adapters.sql.rows import LIKE_ESCAPE, contains_pattern, optional, trusted
+from adapters.sql.raw_reads import fetch
+from adapters.sql.rows import trusted
 from adapters.sql.staging import copy_to_staging
-from adapters.sql.tables import customers, users
 from application.ports.persistence import CustomerListQuery, CustomerRepository
 from domain.customer_history import CustomerChange
-from domain.customers import Customer, Photo, TrashedCustomer
+from domain.customers import Customer, TrashedCustomer
 from domain.users import UserRef
-from domain.values import CustomerId, Email, Notes, PersonName, Phone
-
-# Customers point at the users who created and last changed them; deleted users still resolve,
-# because users are never removed.
-_creator = users.alias("creator")
-_updater = users.alias("updater")
-_SELECT: Select[Any] = select(
-    customers.c.id,
-    customers.c.name,
-    customers.c.surname,
-    customers.c.email,
-    customers.c.phone,
-    customers.c.notes,
-    customers.c.photo_key,
-    customers.c.photo_thumbnail_key,
-    customers.c.photo_content_type,
-    customers.c.created_at,
-    customers.c.created_by,
-    _creator.c.name.label("created_by_name"),
-    customers.c.updated_at,
-    customers.c.updated_by,
-    _updater.c.name.label("updated_by_name"),
-    customers.c.version,
-).select_from(
-    customers.join(_creator, _creator.c.id == customers.c.created_by).join(
-        _updater, _updater.c.id == customers.c.updated_by
-    )
-)
-
-# Every read but the trash's sees live customers only.
-_LIVE = customers.c.deleted_at.is_(None)
-_IN_TRASH = customers.c.deleted_at.is_not(None)
-_deleter = users.alias("deleter")
-_SELECT_TRASHED: Select[Any] = (
-    _SELECT.add_columns(customers.c.deleted_at, customers.c.deleted_by, _deleter.c.name.label("deleted_by_name"))
-    .join_from(customers, _deleter, _deleter.c.id == customers.c.deleted_by)
-    .where(_IN_TRASH)
-)
-
-# The column each sort order uses; names sort by their search key (case and accents ignored).
-_SORT_COLUMNS: dict[str, ColumnElement[Any]] = {
-    "name": customers.c.name_key,
-    "surname": customers.c.surname_key,
-    "created_at": customers.c.created_at,
-    "updated_at": customers.c.updated_at,
-    "id": customers.c.id,
-}
-
-
-def _row(customer: Customer) -> dict[str, Any]:
-    """Every column of a live customer's row."""
-    return {**column_values(customer), "deleted_at": None, "deleted_by": None}
-
-
-def _customer(row: Mapping[str, Any]) -> Customer:
-    """A customer from a row of ``_SELECT``: a SQLAlchemy row's mapping or an asyncpg record."""
-    photo = None
-    if row["photo_key"] is not None:
-        photo = Photo(row["photo_key"], row["photo_thumbnail_key"], row["photo_content_type"])
-    return Customer(
-        id=trusted(CustomerId, row["id"]),
-        name=trusted(PersonName, row["name"]),
-        surname=trusted(PersonName, row["surname"]),
-        email=optional(Email, row["email"]),
-        phone=optional(Phone, row["phone"]),
-        notes=optional(Notes, row["notes"]),
-        created_at=row["created_at"],
-        created_by=UserRef(row["created_by"], row["created_by_name"]),
-        updated_at=row["updated_at"],
-        updated_by=UserRef(row["updated_by"], row["updated_by_name"]),
-        version=row["version"],
-        photo=photo,
-    )
-
-
-def _any_of(customer_ids: Sequence[CustomerId]) -> ColumnElement[bool]:
-    """``id = ANY($1)``: one array parameter, however many ids (an import asks for up to 50,000)."""
-    return customers.c.id == any_(bindparam("ids", [str(i) for i in customer_ids], type_=ARRAY(Text())))
-
-
-def _trashed(row: Mapping[str, Any]) -> TrashedCustomer:
-    return TrashedCustomer(_customer(row), row["deleted_at"], UserRef(row["deleted_by"], row["deleted_by_name"]))
-
-
-_GET = _SELECT.where(_LIVE, customers.c.id == bindparam("customer_id"))
-_GET_COMPILED = CompiledRead.of(_GET)
-
-
-@cache
-def _list_statement(sort: str, descending: bool, after: bool, search: bool) -> tuple[Select[Any], CompiledRead]:
-    """The page query for one shape of ``CustomerListQuery``, built and compiled once.
-
-    Order by the sort column then id, and start strictly after the position ``(after_value, after_id)``
-    in that order. The row-value comparison ``(column, id) > (value, id)`` is what lets the (column, id)
-    index find the start of any page directly, so the last page costs what the first does.
-    """
-    column = _SORT_COLUMNS[sort]
-    statement = _SELECT.where(_LIVE)
-    if search:
-        statement = statement.where(customers.c.search_text.like(bindparam("pattern"), escape=LIKE_ESCAPE))
-    if sort == "id":
-        if after:
-            after_id = bindparam("after_id", type_=customers.c.id.type)
-            statement = statement.where(column < after_id if descending else column > after_id)
-        statement = statement.order_by(column.desc() if descending else column.asc())
-    else:
-        if after:
-            position = tuple_(column, customers.c.id)
-            start = tuple_(
-                bindparam("after_value", type_=column.type), bindparam("after_id", type_=customers.c.id.type)
-            )
-            statement = statement.where(position < start if descending else position > start)
-        order = (column.desc(), customers.c.id.desc()) if descending else (column.asc(), customers.c.id.asc())
-        statement = statement.order_by(*order)
-    statement = statement.limit(bindparam("limit", type_=Integer))
-    return statement, CompiledRead.of(statement)
-
-
-def _list_values(query: CustomerListQuery) -> dict[str, Any]:
-    values: dict[str, Any] = {"limit": query.limit}
-    if query.search:
-        values["pattern"] = contains_pattern(query.search)
-    if query.after is not None:
-        values["after_value"], values["after_id"] = query.after
-    return values
+from domain.values import CustomerId
 
 
 class SqlCustomerRepository(CustomerRepository):
@@ -175,12 +55,12 @@ class SqlCustomerRepository(CustomerRepository):
     async def get(self, customer_id: CustomerId, *, for_update: bool = False) -> Customer | None:
         values = {"customer_id": customer_id}
         if self._raw_reads and not for_update:
-            rows = await fetch(self._connection, _GET_COMPILED, values)
-            return _customer(rows[0]) if rows else None
+            rows = await fetch(self._connection, GET_COMPILED, values)
+            return customer_of(rows[0]) if rows else None
         # Lock only the customer: the joined users rows stay free for others.
-        statement = _GET.with_for_update(of=customers) if for_update else _GET
+        statement = GET.with_for_update(of=customers) if for_update else GET
         row = (await self._connection.execute(statement, values)).one_or_none()
-        return None if row is None else _customer(row._mapping)
+        return None if row is None else customer_of(row._mapping)
 
     async def update(self, customer: Customer) -> None:
         with domain_errors():
@@ -193,35 +73,35 @@ class SqlCustomerRepository(CustomerRepository):
 
     async def move_to_trash(self, customer_id: CustomerId, by: UserRef, at: datetime) -> None:
         await self._connection.execute(
-            update(customers).where(customers.c.id == customer_id, _LIVE).values(deleted_at=at, deleted_by=by.id)
+            update(customers).where(customers.c.id == customer_id, LIVE).values(deleted_at=at, deleted_by=by.id)
         )
 
     async def get_trashed(self, customer_id: CustomerId, *, for_update: bool = False) -> TrashedCustomer | None:
-        statement = _SELECT_TRASHED.where(customers.c.id == customer_id)
+        statement = SELECT_TRASHED.where(customers.c.id == customer_id)
         if for_update:
             statement = statement.with_for_update(of=customers)
         row = (await self._connection.execute(statement)).one_or_none()
-        return None if row is None else _trashed(row._mapping)
+        return None if row is None else trashed_of(row._mapping)
 
     async def restore(self, customer: Customer) -> None:
         await self._connection.execute(
             update(customers)
-            .where(customers.c.id == customer.id, _IN_TRASH)
+            .where(customers.c.id == customer.id, IN_TRASH)
             .values(deleted_at=None, deleted_by=None, **column_values(customer))
         )
 
     async def list_trash(self, limit: int, after: tuple[datetime, str] | None = None) -> list[TrashedCustomer]:
-        statement = _SELECT_TRASHED
+        statement = SELECT_TRASHED
         if after is not None:
             # A row-value comparison, so that the partial (deleted_at, id) index finds the page's start.
             statement = statement.where(tuple_(customers.c.deleted_at, customers.c.id) < tuple_(*after))
         statement = statement.order_by(customers.c.deleted_at.desc(), customers.c.id.desc()).limit(limit)
-        return [_trashed(row._mapping) for row in await self._connection.execute(statement)]
+        return [trashed_of(row._mapping) for row in await self._connection.execute(statement)]
 
     async def purge_trash(self, deleted_before: datetime, limit: int) -> list[Customer]:
         expired = (
             select(customers.c.id)
-            .where(_IN_TRASH, customers.c.deleted_at < deleted_before)
+            .where(IN_TRASH, customers.c.deleted_at < deleted_before)
             .order_by(customers.c.deleted_at, customers.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -230,25 +110,25 @@ class SqlCustomerRepository(CustomerRepository):
         purged = [
             row._mapping
             for row in await self._connection.execute(
-                _SELECT.where(customers.c.id.in_(expired)).with_for_update(of=customers)
+                SELECT.where(customers.c.id.in_(expired)).with_for_update(of=customers)
             )
         ]
         if purged:
             await self._connection.execute(delete(customers).where(customers.c.id.in_([row["id"] for row in purged])))
-        return [_customer(row) for row in purged]
+        return [customer_of(row) for row in purged]
 
     async def get_many(self, customer_ids: Sequence[CustomerId], *, for_update: bool = False) -> list[Customer]:
         if not customer_ids:
             return []
-        statement = _SELECT.where(_LIVE, _any_of(customer_ids))
+        statement = SELECT.where(LIVE, any_of(customer_ids))
         if for_update:
             statement = statement.with_for_update(of=customers)
-        return [_customer(row._mapping) for row in await self._connection.execute(statement)]
+        return [customer_of(row._mapping) for row in await self._connection.execute(statement)]
 
     async def trashed_among(self, customer_ids: Sequence[CustomerId]) -> set[CustomerId]:
         if not customer_ids:
             return set()
-        statement = select(customers.c.id).where(_IN_TRASH, _any_of(customer_ids))
+        statement = select(customers.c.id).where(IN_TRASH, any_of(customer_ids))
         found: list[str] = list((await self._connection.execute(statement)).scalars())
         return {trusted(CustomerId, customer_id) for customer_id in found}
 
@@ -256,7 +136,7 @@ class SqlCustomerRepository(CustomerRepository):
         if not customers_:
             return
         # COPY into a staging table, then one INSERT: the fastest way in, with the constraints still checked.
-        staging = await copy_to_staging(self._connection, customers, [_row(customer) for customer in customers_])
+        staging = await copy_to_staging(self._connection, customers, [row_of(customer) for customer in customers_])
         columns = [column.name for column in customers.columns]
         with domain_errors():
             await self._connection.execute(
@@ -266,7 +146,7 @@ class SqlCustomerRepository(CustomerRepository):
     async def update_many(self, customers_: Sequence[Customer]) -> None:
         if not customers_:
             return
-        staging = await copy_to_staging(self._connection, customers, [_row(customer) for customer in customers_])
+        staging = await copy_to_staging(self._connection, customers, [row_of(customer) for customer in customers_])
         with domain_errors():
             await self._connection.execute(
                 update(customers)
@@ -295,8 +175,8 @@ class SqlCustomerRepository(CustomerRepository):
             return await customer_writes.update_with_history(self._connection, customer, change, read_version)
 
     async def list(self, query: CustomerListQuery) -> list[Customer]:
-        statement, compiled = _list_statement(query.sort, query.descending, query.after is not None, bool(query.search))
-        values = _list_values(query)
+        statement, compiled = page_statement(query.sort, query.descending, query.after is not None, bool(query.search))
+        values = page_values(query)
         if self._raw_reads:
-            return [_customer(row) for row in await fetch(self._connection, compiled, values)]
-        return [_customer(row._mapping) for row in await self._connection.execute(statement, values)]
+            return [customer_of(row) for row in await fetch(self._connection, compiled, values)]
+        return [customer_of(row._mapping) for row in await self._connection.execute(statement, values)]

@@ -12,7 +12,8 @@ from contextlib import contextmanager
 import asyncpg
 from sqlalchemy.exc import IntegrityError
 
-from adapters.sql.tables import CUSTOMERS_PRIMARY_KEY, USERS_ACTIVE_EMAIL_UNIQUE
+from adapters.sql.customer_tables import CUSTOMERS_PRIMARY_KEY
+from adapters.sql.user_tables import USERS_ACTIVE_EMAIL_UNIQUE
 from domain.errors import Conflict
 
 DUPLICATE_CUSTOMER = "A customer with this id already exists."

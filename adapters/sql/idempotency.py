@@ -8,7 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.tables import idempotency_records as records
+from adapters.sql.webhook_tables import idempotency_records as records
 from application.ports.idempotency import IdempotencyRecord, IdempotencyRecords, StoredAnswer
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.sql.tables import refresh_tokens, sign_in_sessions
+from adapters.sql.user_tables import refresh_tokens, sign_in_sessions
 from application.ports.persistence import SignInSessionRepository
 from domain.sign_in import RefreshToken, SignInSession
 

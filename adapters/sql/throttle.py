@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.availability import unavailable_database_as_503
-from adapters.sql.tables import sign_in_failures
+from adapters.sql.user_tables import sign_in_failures
 from application.ports.throttle import SignInThrottle
 from application.throttle import ThrottleRule, enforce_throttle
 

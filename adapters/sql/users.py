@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.errors import domain_errors
 from adapters.sql.rows import LIKE_ESCAPE, contains_pattern, trusted
-from adapters.sql.tables import users
+from adapters.sql.user_tables import users
 from application.ports.persistence import UserListQuery, UserRepository
 from domain.users import User
 from domain.values import Email, PersonName

@@ -19,7 +19,7 @@ import asyncpg
 from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.sql.tables import webhook_attempts, webhook_deliveries, webhook_events, webhooks
+from adapters.sql.webhook_tables import webhook_attempts, webhook_deliveries, webhook_events, webhooks
 from adapters.sql.webhooks import CHANNEL, WEBHOOK_COLUMNS, creator, webhook_of
 from application.ports.webhooks import Attempt, ClaimedDeliveries, DeliveryQueue, DueDelivery, OutboxStats
 from domain.webhooks import DeliveryStatus, WebhookEvent

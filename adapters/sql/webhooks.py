@@ -12,7 +12,8 @@ from uuid import UUID, uuid4
 from sqlalchemy import Row, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.sql.tables import users, webhook_deliveries, webhook_events, webhooks
+from adapters.sql.user_tables import users
+from adapters.sql.webhook_tables import webhook_deliveries, webhook_events, webhooks
 from application.ports.webhooks import (
     WebhookRepository,
 )

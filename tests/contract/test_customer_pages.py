@@ -7,7 +7,7 @@ from typing import Any, get_args
 
 import pytest
 
-from application.customers import ListCustomers
+from application.customer_reading import ListCustomers
 from application.ports.persistence import CustomerListQuery, CustomerSortField
 from domain.customers import Customer, sort_key
 from domain.sign_in import Actor

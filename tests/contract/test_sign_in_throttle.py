@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.throttle import InMemorySignInThrottle
-from adapters.sql.tables import sign_in_failures
 from adapters.sql.throttle import SqlSignInThrottle
+from adapters.sql.user_tables import sign_in_failures
 from application.ports.throttle import SignInThrottle
 from application.throttle import ThrottleRule
 from domain.errors import TooManyAttempts

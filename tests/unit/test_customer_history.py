@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 
-from application.customers import NewCustomer
+from application.customer_editing import NewCustomer
 from application.photos import UnsupportedImage
 from domain.customer_history import FieldChange
 from domain.errors import Conflict, InvalidInput, MalformedRequest, NotFound, PreconditionFailed

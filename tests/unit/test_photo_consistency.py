@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from adapters.photos.memory import InMemoryPhotoStorage
-from application.customers import NewCustomer
+from application.customer_editing import NewCustomer
 from application.photos import photo_keys
 from domain.errors import NotFound, ServiceUnavailable
 from domain.sign_in import Actor

@@ -13,7 +13,7 @@ from litestar.handlers import HTTPRouteHandler
 
 from adapters.http.observability import AccessLog, bind_user, close_request_context, open_request_context
 from crm.app import build_asgi_app
-from crm.container import http_provided
+from crm.http_provided import http_provided
 from tests.unit.conftest import Core
 
 HOT_HANDLERS = {"get_customer", "list_customers", "create_customer", "update_customer"}

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from adapters.security.passwords import Argon2PasswordHasher, HashingCost
-from application.customers import NewCustomer
+from application.customer_editing import NewCustomer
 from application.users import NewUser, UserChanges
 from domain.errors import (
     Conflict,

@@ -15,7 +15,7 @@ from PIL import Image
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from application.customers import NewCustomer
+from application.customer_editing import NewCustomer
 from application.photos import new_photo_keys
 from application.users import NewUser
 from crm.cli import main

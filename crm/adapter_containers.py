@@ -1,0 +1,65 @@
+"""The driven adapters' containers: which adapter serves each port, on PostgreSQL or in process memory.
+
+``crm.container.Application`` takes one of them as its ``adapters``.
+"""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from adapters.memory.actor_lookup import InMemoryActorLookup
+from adapters.memory.idempotency import InMemoryIdempotencyRecords
+from adapters.memory.store import InMemoryStore
+from adapters.memory.throttle import InMemorySignInThrottle
+from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+from adapters.memory.webhook_queue import InMemoryDeliveryQueue
+from adapters.sql.actor_cache import CachedActorLookup
+from adapters.sql.actor_lookup import SqlActorLookup
+from adapters.sql.auth_change_listener import listener_dsn
+from adapters.sql.engine import create_engine
+from adapters.sql.idempotency import SqlIdempotencyRecords
+from adapters.sql.throttle import SqlSignInThrottle
+from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from adapters.sql.webhook_queue import SqlDeliveryQueue
+from crm.settings import Settings
+
+
+class DatabaseAdapters(containers.DeclarativeContainer):
+    """Driven adapters on PostgreSQL."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    engine = providers.Singleton(
+        create_engine,
+        database_url=settings.provided.database_url,
+        pool_size=settings.provided.db_pool_size,
+        max_overflow=settings.provided.db_max_overflow,
+        pool_timeout=settings.provided.db_pool_timeout_seconds,
+    )
+    unit_of_work = providers.Singleton(
+        SqlUnitOfWorkFactory, engine, wait_seconds=settings.provided.db_pool_timeout_seconds
+    )
+    # Answered from a per-process cache that PostgreSQL LISTEN/NOTIFY keeps current (started by the app's lifespan).
+    actors = providers.Singleton(
+        CachedActorLookup,
+        providers.Singleton(SqlActorLookup, engine),
+        dsn=providers.Callable(listener_dsn, settings.provided.database_url),
+    )
+    # In the database, so that the limits hold across every replica.
+    sign_in_throttle = providers.Singleton(SqlSignInThrottle, engine)
+    idempotency_records = providers.Singleton(SqlIdempotencyRecords, engine)
+    # The webhook outbox; its own LISTEN connection wakes the delivery workers.
+    delivery_queue = providers.Singleton(
+        SqlDeliveryQueue, engine, dsn=providers.Callable(listener_dsn, settings.provided.database_url)
+    )
+
+
+class InMemoryAdapters(containers.DeclarativeContainer):
+    """Driven adapters in process memory: no I/O, nothing survives a restart."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    store = providers.Singleton(InMemoryStore)
+    unit_of_work = providers.Singleton(InMemoryUnitOfWorkFactory, store)
+    actors = providers.Singleton(InMemoryActorLookup, store)
+    sign_in_throttle = providers.Singleton(InMemorySignInThrottle)
+    delivery_queue = providers.Singleton(InMemoryDeliveryQueue, store)
+    idempotency_records = providers.Singleton(InMemoryIdempotencyRecords)
