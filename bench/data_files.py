@@ -182,8 +182,9 @@ the end: {" ".join(f"{load:.1f}" for load in os.getloadavg())} (the machine is s
 The export reads keyset batches of 2,500 (one short read each, no transaction held open) and streams each
 batch as it is written, so memory does not grow with the number of rows. The import validates every row
 with the domain's rules in the worker, then COPYs into a staging table and moves the rows with one
-`INSERT … SELECT` or `UPDATE … FROM`; the history is COPYed too. Figures are for one run on a shared
-machine: compare within a run.
+`INSERT … SELECT` or `UPDATE … FROM`; the history is COPYed too. With a webhook on every event, migration
+0004's trigger runs once per COPYed history row and writes its event and delivery in the import's transaction
+(the last row); without one it returns at once. Figures are for one run on a shared machine: compare within a run.
 """
 
 
