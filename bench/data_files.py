@@ -13,7 +13,8 @@ It creates a throw-away database (``bench/database.py``), seeds it with ``genera
   from the first request byte to the last response byte; the worker's peak resident memory (VmHWM, reset
   before each run) shows whether the export holds the result in memory;
 - posts a 50,000-row CSV to ``POST /api/v1/customers/import`` (``mode=create``), then the same ids with
-  changed e-mails (``mode=upsert``): the seconds each takes, answer included.
+  changed e-mails (``mode=upsert``): the seconds each takes, answer included; then once more with a webhook
+  subscribed to every event, so that each changed row also writes its event to the outbox.
 
 It prints a Markdown table and writes it to ``docs/performance-data-files.md``. Targets from issue 14:
 export over 50,000 rows/s with the worker under 150 MB; a 50,000-row import under 30 s.
@@ -181,8 +182,9 @@ the end: {" ".join(f"{load:.1f}" for load in os.getloadavg())} (the machine is s
 The export reads keyset batches of 2,500 (one short read each, no transaction held open) and streams each
 batch as it is written, so memory does not grow with the number of rows. The import validates every row
 with the domain's rules in the worker, then COPYs into a staging table and moves the rows with one
-`INSERT … SELECT` or `UPDATE … FROM`; the history is COPYed too. Figures are for one run on a shared
-machine: compare within a run.
+`INSERT … SELECT` or `UPDATE … FROM`; the history is COPYed too. With a webhook on every event, migration
+0004's trigger runs once per COPYed history row and writes its event and delivery in the import's transaction
+(the last row); without one it returns at once. Figures are for one run on a shared machine: compare within a run.
 """
 
 
@@ -231,7 +233,23 @@ def _measure(service: processes.Server, user: seed.BenchUser) -> list[Measured]:
             _export(client, service, "ndjson"),
             _import(client, service, "create", "example.com"),
             _import(client, service, "upsert", "example.org"),
+            _import_with_a_webhook(client, service),
         ]
+
+
+def _import_with_a_webhook(client: httpx.Client, server: processes.Server) -> Measured:
+    """The upsert again with a webhook on every event: the outbox trigger writes an event and a delivery per row."""
+    subscribed = client.post("/api/v1/webhooks", json={"url": "https://hooks.example.com/crm", "events": ["*"]})
+    subscribed.raise_for_status()
+    measured = _import(client, server, "upsert", "example.net")
+    return Measured(
+        "import upsert, webhook on *",
+        measured.rows,
+        measured.seconds,
+        measured.rss_before_mib,
+        measured.peak_rss_mib,
+        measured.note + ", 50,000 events",
+    )
 
 
 if __name__ == "__main__":

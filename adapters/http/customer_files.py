@@ -22,11 +22,13 @@ from adapters.http.authentication import SECURITY
 from adapters.http.customer_csv import CsvWriter, export_filename, read_import
 from adapters.http.customer_data_schemas import ImportProblemOut, ImportReportOut
 from adapters.http.customers import SORT_DESCRIPTION
+from adapters.http.idempotency import IdempotencyKey, answer_once
 from adapters.http.openapi import responses
 from adapters.http.schemas import CustomerOut
 from application.customer_export import ExportCustomers
 from application.customer_import import MAX_IMPORT_BYTES, ImportCustomers, ImportReport, ImportTooLarge
 from application.customer_photos import LinkPhotos
+from application.idempotency import IdempotentRequests
 from application.ports.system import Clock
 from domain.customers import Customer
 from domain.errors import InvalidInput
@@ -106,7 +108,7 @@ class CustomerFilesController(Controller):
                 generate_examples=False,
                 examples=[Example(id="import-report", summary="An applied import", value=examples.IMPORT_REPORT)],
             ),
-            **responses(400, 401, 413, 415, 422),
+            **responses(400, 401, 409, 413, 415, 422),
         },
         summary="Import customers from a CSV file",
         description=(
@@ -121,16 +123,36 @@ class CustomerFilesController(Controller):
         request: Request[Any, Any, Any],
         actor: NamedDependency[Actor],
         import_customers: NamedDependency[ImportCustomers],
+        idempotent_requests: NamedDependency[IdempotentRequests],
         mode: Annotated[
             Literal["create", "upsert"],
             QueryParameter(name="mode", description="create: an existing id is an error; upsert: it is updated."),
         ] = "create",
         dry_run: Annotated[bool, QueryParameter(name="dry_run", description="Validate and count only.")] = False,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[ImportReportOut]:
-        rows = read_import(await _read_file(request))
-        report = await import_customers.execute(actor, rows, mode=mode, dry_run=dry_run)
-        status = HTTP_422_UNPROCESSABLE_ENTITY if report.errors else HTTP_200_OK
-        return Response(_report(report), status_code=status)
+        # The file first, against its limit, so that a record is only ever made for a file of an allowed size.
+        content = await _read_file(request)
+
+        async def run_import() -> Response[ImportReportOut]:
+            report = await import_customers.execute(actor, read_import(content), mode=mode, dry_run=dry_run)
+            if report.errors:
+                raise _RefusedImport(Response(_report(report), status_code=HTTP_422_UNPROCESSABLE_ENTITY))
+            return Response(_report(report), status_code=HTTP_200_OK)
+
+        try:
+            return await answer_once(request, actor, idempotency_key, idempotent_requests, run_import, body=content)
+        except _RefusedImport as refused:
+            return refused.response
+
+
+class _RefusedImport(Exception):
+    """A report with errors: raised through ``answer_once`` so that, like every refusal, it is not kept for the key
+    (the same file may be sent again once the data is fixed), then answered as it is."""
+
+    def __init__(self, response: Response[ImportReportOut]) -> None:
+        super().__init__("import refused")
+        self.response = response
 
 
 async def _csv(batches: AsyncIterator[list[Customer]], link_photos: LinkPhotos) -> AsyncIterator[bytes]:

@@ -33,11 +33,17 @@ async def answer_once(
     key: str | None,
     requests: IdempotentRequests,
     produce: Callable[[], Awaitable[Response[Any]]],
+    *,
+    body: bytes | None = None,
 ) -> Response[Any]:
-    """``produce()``'s answer, or without a key exactly that; with a key, the stored first answer when repeated."""
+    """``produce()``'s answer, or without a key exactly that; with a key, the stored first answer when repeated.
+
+    ``body`` is the request's body when the handler has read it already (the import streams it against its limit).
+    """
     if key is None:
         return await produce()
-    body = await request.body()
+    if body is None:
+        body = await request.body()
 
     async def first() -> StoredAnswer:
         response = await produce()
@@ -45,9 +51,17 @@ async def answer_once(
         return StoredAnswer(response.status_code or 200, headers, msgspec.json.encode(response.content))
 
     answer, replayed = await requests.run(
-        str(actor.user_id), key, fingerprint(request.method, request.url.path, body), first
+        str(actor.user_id), key, fingerprint(request.method, _target(request), body), first
     )
     headers = dict(answer.headers)
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return Response(content=answer.body, status_code=answer.status, headers=headers, media_type="application/json")
+
+
+def _target(request: Request[Any, Any, Any]) -> str:
+    """The path, and the query in a fixed order when there is one: the import's mode and dry run are the request too."""
+    query = sorted(request.query_params.multi_items())
+    if not query:
+        return request.url.path
+    return request.url.path + "?" + "&".join(f"{name}={value}" for name, value in query)

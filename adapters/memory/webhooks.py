@@ -38,8 +38,14 @@ def record_event(tables: Tables, event_type: str, subject: str, at: datetime, da
 
 
 def record_customer_event(tables: Tables, change: CustomerChange) -> None:
-    customer = tables.customers.get(change.customer_id)
+    subject = f"customer:{change.customer_id}"
     data: dict[str, Any] = {"id": str(change.customer_id)}
+    if change.kind == "erased":
+        # Erasure (GDPR Art. 17): the customer's earlier events, pending or delivered, keep only its id.
+        for seq, event in tables.webhook_events.items():
+            if event.subject == subject:
+                tables.webhook_events[seq] = replace(event, data=dict(data))
+    customer = tables.customers.get(change.customer_id)
     if customer is not None and change.kind not in ("deleted", "erased"):
 
         def ref(user_id: UUID) -> dict[str, Any]:
@@ -61,7 +67,7 @@ def record_customer_event(tables: Tables, change: CustomerChange) -> None:
         }
     if change.kind in ("updated", "photo_changed"):
         data["changes"] = [{"field": item.field, "old": item.old, "new": item.new} for item in change.changes]
-    record_event(tables, f"customer.{change.kind}", f"customer:{change.customer_id}", change.at, data)
+    record_event(tables, f"customer.{change.kind}", subject, change.at, data)
 
 
 def record_user_event(tables: Tables, before: User | None, after: User) -> None:

@@ -59,6 +59,8 @@ webhook_events = Table(
     Column("data", JSONB, nullable=False),
     PrimaryKeyConstraint("seq", name="pk_webhook_events"),
     Index("uq_webhook_events_id", "id", unique=True),
+    # An erasure reduces the customer's events to its id (migration 0004's trigger) and finds them by subject.
+    Index("ix_webhook_events_subject", "subject"),
 )
 
 # One row per event and subscribed webhook: what the delivery worker claims with FOR UPDATE SKIP LOCKED.

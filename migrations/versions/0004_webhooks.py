@@ -9,8 +9,9 @@ subscribed webhook, the delivery worker's queue) and ``webhook_attempts``.
 
 Events are written by triggers, in the transaction of the change they describe, so that no code path (today's or a
 future one) can change a customer or a user without its event, and a rolled-back change leaves none:
-- after a row is added to ``customer_changes`` (every customer change records one): ``customer.<kind>``, with the
-  customer as it is after the change (only its id once it is gone) and, for updates, the changed fields;
+- after a row is added to ``customer_changes`` (every customer change records one, the CSV import's COPY included):
+  ``customer.<kind>``, with the customer as it is after the change (only its id once it is gone) and, for updates,
+  the changed fields; an ``erased`` row also reduces every earlier event of the customer to its id (GDPR Art. 17);
 - after a user is added, changed (e-mail, name, admin status) or deleted: ``user.created|updated|deleted``.
 An event is only written when an active webhook subscribes to its type, and one delivery row is added per such
 webhook; ``pg_notify('crm_webhook_events')`` then wakes the delivery workers, when and only if the transaction commits.
@@ -59,6 +60,17 @@ CREATE FUNCTION crm_customer_webhook_event() RETURNS trigger LANGUAGE plpgsql AS
 DECLARE
     event_data jsonb;
 BEGIN
+    IF NEW.kind = 'erased' THEN
+        -- Erasure (GDPR Art. 17): no personal value of the customer may stay in the outbox either, pending or
+        -- delivered. Its earlier events keep only the id, as the erased history entry does.
+        UPDATE webhook_events SET data = jsonb_build_object('id', NEW.customer_id)
+        WHERE subject = 'customer:' || NEW.customer_id AND data <> jsonb_build_object('id', NEW.customer_id);
+    END IF;
+    -- No subscriber, no work: an import adds up to 50,000 history rows, and the look-up below costs a join each.
+    IF NOT EXISTS (SELECT 1 FROM webhooks WHERE active AND ('customer.' || NEW.kind = ANY(events) OR '*' = ANY(events)))
+    THEN
+        RETURN NULL;
+    END IF;
     SELECT jsonb_build_object(
         'id', c.id, 'name', c.name, 'surname', c.surname, 'email', c.email, 'phone', c.phone, 'notes', c.notes,
         'has_photo', c.photo_key IS NOT NULL,
@@ -168,6 +180,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq", name="pk_webhook_events"),
     )
     op.create_index("uq_webhook_events_id", "webhook_events", ["id"], unique=True)
+    # An erasure finds the customer's events by subject.
+    op.create_index("ix_webhook_events_subject", "webhook_events", ["subject"])
 
     op.create_table(
         "webhook_deliveries",

@@ -115,26 +115,79 @@ async def _where_found(engine: AsyncEngine, value: str) -> list[str]:
     return found
 
 
+async def _event_types(engine: AsyncEngine, subject: str) -> list[str]:
+    async with engine.connect() as connection:
+        found = await connection.scalars(
+            text("SELECT type FROM webhook_events WHERE subject = :subject ORDER BY seq"), {"subject": subject}
+        )
+        return list(found)
+
+
+async def test_the_import_the_trash_and_a_restore_reach_the_outbox(
+    clerk: SignedIn, admin: SignedIn, engine: AsyncEngine
+) -> None:
+    subscribed = admin.post("/api/v1/webhooks", json={"url": "https://hooks.example.com/crm", "events": ["*"]})
+    assert subscribed.status_code == 201, subscribed.text
+    csv = "id,name,surname,email\r\nC-1,Ada,Lovelace,ada@example.com\r\nC-2,Grace,Hopper,\r\n"
+    imported = clerk.post("/api/v1/customers/import", content=csv, headers={"Content-Type": "text/csv"})
+    assert imported.status_code == 200, imported.text
+    changed = csv.replace("Hopper", "King")
+    imported = clerk.post(
+        "/api/v1/customers/import", content=changed, headers={"Content-Type": "text/csv"}, params={"mode": "upsert"}
+    )
+    assert (imported.status_code, imported.json()["updated"]) == (200, 1), imported.text
+    assert clerk.delete(CUSTOMER).status_code == 204
+    assert clerk.post(f"{CUSTOMER}/restore").status_code == 200
+
+    async with engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT subject, type, data FROM webhook_events ORDER BY seq"))).all()
+    ada = [(row.type, row.data) for row in rows if row.subject == "customer:C-1"]
+    grace = [(row.type, row.data) for row in rows if row.subject == "customer:C-2"]
+    assert [event_type for event_type, _ in ada] == ["customer.created", "customer.deleted", "customer.restored"]
+    assert ada[1][1] == {"id": "C-1"}
+    restored = ada[2][1]
+    assert (restored["email"], restored["version"], restored["updated_by"]["name"]) == (
+        "ada@example.com",
+        2,
+        "Bob Clerk",
+    )
+    assert [event_type for event_type, _ in grace] == ["customer.created", "customer.updated"]
+    assert grace[1][1]["changes"] == [{"field": "surname", "old": "Hopper", "new": "King"}]
+    assert grace[0][1]["created_by"] == {"id": clerk.user_id, "name": "Bob Clerk"}
+
+
 @pytest.mark.parametrize("trashed_first", [False, True])
 async def test_an_erased_customers_personal_values_are_nowhere_in_the_database(
     clerk: SignedIn, admin: SignedIn, engine: AsyncEngine, photo_dir: Any, trashed_first: bool
 ) -> None:
+    # A webhook for every event, so that each change below also lands in the outbox (webhook_events).
+    subscribed = admin.post("/api/v1/webhooks", json={"url": "https://hooks.example.com/crm", "events": ["*"]})
+    assert subscribed.status_code == 201, subscribed.text
     _create(clerk, name="Zebulon", surname="Quixmarple", email="old-zq@example.org", phone="+44 1234 567890")
     patched = clerk.patch(
-        CUSTOMER,
-        json={"email": "zq@example.org", "notes": "Allergic to cats"},
-        headers={"Content-Type": "application/merge-patch+json"},
+        CUSTOMER, json={"email": "zq@example.org"}, headers={"Content-Type": "application/merge-patch+json"}
     )
     assert patched.status_code == 200
     clerk.put(f"{CUSTOMER}/photo", content=image_bytes(), headers={"Content-Type": "image/jpeg"})
+    imported = clerk.post(
+        "/api/v1/customers/import",
+        content="id,name,surname,notes\r\nC-1,Zebulon,Quixmarple,Allergic to cats\r\n",
+        headers={"Content-Type": "text/csv"},
+        params={"mode": "upsert"},
+    )
+    assert imported.status_code == 200, imported.text
     _create(clerk, "C-2", name="Other", surname="Person")
-    for value in PERSONAL:
-        assert await _where_found(engine, value), value  # the search does find them before
     if trashed_first:
         assert clerk.delete(CUSTOMER).status_code == 204
+    kinds = ["created", "updated", "photo_changed", "updated"] + (["deleted"] if trashed_first else [])
+    assert await _event_types(engine, "customer:C-1") == [f"customer.{kind}" for kind in kinds]
+    for value in PERSONAL:
+        # The search does find them before, the outbox included.
+        assert "webhook_events.data" in await _where_found(engine, value), value
 
     assert admin.delete(CUSTOMER, params={"erase": "true"}).status_code == 204
 
+    assert await _event_types(engine, "customer:C-1") == [f"customer.{kind}" for kind in [*kinds, "erased"]]
     for value in PERSONAL:
         assert await _where_found(engine, value) == [], value
     assert stored_files(photo_dir) == []
