@@ -27,7 +27,6 @@ import asyncio
 import os
 import platform
 import secrets
-import socket
 import tempfile
 import time
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ import asyncpg
 import httpx
 
 from bench import database, processes, seed
+from bench.servers import free_port
 
 PAGE = Path("docs/performance-data-files.md")
 IMPORT_ROWS = 50_000
@@ -56,13 +56,6 @@ class Measured:
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds else 0.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def _seed(url: str, rows: int) -> seed.BenchUser:
@@ -200,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             user = asyncio.run(_seed(db.url, rows))
             with tempfile.TemporaryDirectory(prefix="crm-bench-files-") as work:
-                port = _free_port()
+                port = free_port()
                 service = processes.start(
                     "service",
                     processes.service_command(port),

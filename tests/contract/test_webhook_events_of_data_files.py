@@ -8,10 +8,10 @@ from typing import Any
 from uuid import uuid4
 
 from adapters.photos.memory import InMemoryPhotoStorage
+from application.customer_editing import DeleteCustomer
 from application.customer_erasure import EraseCustomer
 from application.customer_import import ImportCustomers, ImportRow
 from application.customer_trash import RestoreCustomer
-from application.customers import DeleteCustomer
 from application.ports.webhooks import Attempt
 from domain.sign_in import Actor
 from domain.users import User
