@@ -31,6 +31,10 @@ run: install ## Serve on PORT (default 8000); an embedded PostgreSQL when DATABA
 admin: install ## Create an admin: make admin EMAIL=you@example.com NAME="Your Name" (asks for the password)
 	$(RUN) crm users create-admin $(if $(EMAIL),--email "$(EMAIL)") $(if $(NAME),--name "$(NAME)")
 
+.PHONY: webhooks
+webhooks: install ## Deliver webhooks in a process of its own (with your own DATABASE_URL; make run does it otherwise)
+	$(RUN) crm webhooks work
+
 .PHONY: migrate
 migrate: install ## Apply database migrations (DATABASE_URL, or the embedded database)
 	$(RUN) crm migrate
