@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -25,17 +23,16 @@ from adapters.http.customers import SORT_DESCRIPTION
 from adapters.http.idempotency import IdempotencyKey, answer_once
 from adapters.http.openapi import responses
 from adapters.http.schemas import CustomerOut
+from adapters.http.uploads import MULTIPART_OVERHEAD, file_field, read_at_most
 from application.customer_export import ExportCustomers
 from application.customer_import import MAX_IMPORT_BYTES, ImportCustomers, ImportReport, ImportTooLarge
 from application.customer_photos import LinkPhotos
 from application.idempotency import IdempotentRequests
 from application.ports.system import Clock
 from domain.customers import Customer
-from domain.errors import InvalidInput
 from domain.sign_in import Actor
 
 # Room for the multipart boundaries and part headers around the file itself.
-MULTIPART_OVERHEAD = 64 * 1024
 _CSV = Schema(type=OpenAPIType.STRING, format="binary")  # type: ignore[arg-type]
 _MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 
@@ -188,36 +185,8 @@ async def _read_file(request: Request[Any, Any, Any]) -> bytes:
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type == "multipart/form-data":
-        return _file_field(content_type, await _read_at_most(request, MAX_IMPORT_BYTES + MULTIPART_OVERHEAD))
+        body = await read_at_most(request, MAX_IMPORT_BYTES + MULTIPART_OVERHEAD, ImportTooLarge)
+        return file_field(content_type, body, MAX_IMPORT_BYTES, ImportTooLarge, "the CSV file")
     if media_type in ("text/csv", "application/csv"):
-        return await _read_at_most(request, MAX_IMPORT_BYTES)
+        return await read_at_most(request, MAX_IMPORT_BYTES, ImportTooLarge)
     raise HTTPException(status_code=415, detail="Send the file as text/csv or as multipart/form-data (field 'file').")
-
-
-async def _read_at_most(request: Request[Any, Any, Any], limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise ImportTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ImportTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _file_field(content_type: str, body: bytes) -> bytes:
-    message = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
-    )
-    if message.is_multipart():
-        for part in message.iter_parts():
-            if part.get_param("name", header="content-disposition") == "file":
-                payload = part.get_payload(decode=True)
-                if isinstance(payload, bytes):
-                    if len(payload) > MAX_IMPORT_BYTES:
-                        raise ImportTooLarge
-                    return payload
-    raise InvalidInput.single("file", "is required: send the CSV file in the form field 'file'")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, put
@@ -16,57 +14,31 @@ from adapters.http.authentication import SECURITY
 from adapters.http.customers import present_customer
 from adapters.http.openapi import responses
 from adapters.http.schemas import CustomerOut
+from adapters.http.uploads import MULTIPART_OVERHEAD, file_field, read_at_most
 from adapters.photos.local import LocalPhotoStorage
 from application.customer_photos import LinkPhotos, RemoveCustomerPhoto, UploadCustomerPhoto
 from application.photos import PHOTO_CONTENT_TYPES, PHOTO_KEY_PREFIX, PhotoLimits, PhotoTooLarge
-from domain.errors import InvalidInput
 from domain.sign_in import Actor
 
 # Room for the multipart boundaries and part headers around the file itself.
-MULTIPART_OVERHEAD = 64 * 1024
 
 
 async def read_upload(request: Request[Any, Any, Any], max_bytes: int) -> bytes:
     """The uploaded image, refused with 413 as soon as it passes ``max_bytes``, without reading the rest."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes + MULTIPART_OVERHEAD:
-        raise PhotoTooLarge(max_bytes)
+
+    def too_large() -> PhotoTooLarge:
+        return PhotoTooLarge(max_bytes)
+
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type == "multipart/form-data":
-        return _file_field(content_type, await _read_at_most(request, max_bytes + MULTIPART_OVERHEAD), max_bytes)
+        body = await read_at_most(request, max_bytes + MULTIPART_OVERHEAD, too_large)
+        return file_field(content_type, body, max_bytes, too_large, "the image")
     if media_type in PHOTO_CONTENT_TYPES:
-        return await _read_at_most(request, max_bytes)
+        return await read_at_most(request, max_bytes, too_large)
     raise HTTPException(
         status_code=415, detail="Send the photo as multipart/form-data (field 'file') or as image/jpeg, png or webp."
     )
-
-
-async def _read_at_most(request: Request[Any, Any, Any], limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PhotoTooLarge(limit - (MULTIPART_OVERHEAD if limit > MULTIPART_OVERHEAD else 0))
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _file_field(content_type: str, body: bytes, max_bytes: int) -> bytes:
-    """The bytes of the form field ``file``; its file name and declared type are ignored on purpose."""
-    message = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
-    )
-    if message.is_multipart():
-        for part in message.iter_parts():
-            if part.get_param("name", header="content-disposition") == "file":
-                payload = part.get_payload(decode=True)
-                if isinstance(payload, bytes):
-                    if len(payload) > max_bytes:
-                        raise PhotoTooLarge(max_bytes)
-                    return payload
-    raise InvalidInput.single("file", "is required: send the image in the form field 'file'")
 
 
 class CustomerPhotoController(Controller):
