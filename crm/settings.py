@@ -218,6 +218,7 @@ def _key_list(name: str, value: str) -> list[tuple[str, str]]:
 def _decode_path(kind: type, value: Any) -> Any:
     if kind is Path and isinstance(value, str):
         return Path(value)
+    # msgspec's dec_hook protocol: NotImplementedError means "not a type this hook converts".
     raise NotImplementedError(kind)
 
 

@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
+from tests.support.tools import tool_missing
 
 ROOT = Path(__file__).resolve().parents[3]
 # Screenshots and other files worth keeping from a CI run (.gitlab-ci.yml keeps this folder as artifacts).
@@ -17,26 +17,17 @@ CHROMIUM = Path(os.environ.get("CRM_TEST_CHROMIUM", "/usr/bin/chromium"))
 FRONTEND_TOOLS = ROOT / ".tools" / "frontend" / "node_modules"
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
-
-
-def missing(message: str) -> None:
-    """Skip the test, or fail it under CI, where every tool must be present."""
-    if in_ci():
-        pytest.fail(f"{message} (CI must install it: bash scripts/install-frontend-tools.sh)")
-    pytest.skip(message)
-
-
 def chromium() -> Path:
     if not CHROMIUM.is_file():
-        missing(f"Chromium is not installed at {CHROMIUM}: apt-get install chromium (Debian package 'chromium')")
+        tool_missing(f"Chromium at {CHROMIUM}", "apt-get install chromium (the Debian package 'chromium')")
     return CHROMIUM
 
 
 def node_tools() -> Path:
     if shutil.which("node") is None:
-        missing("Node.js is not installed: apt-get install nodejs npm")
+        tool_missing("Node.js", "apt-get install nodejs npm")
     if not (FRONTEND_TOOLS / ".bin" / "tsc").exists():
-        missing("The client tools are not installed: bash scripts/install-frontend-tools.sh (npm ci)")
+        tool_missing(
+            "The client tools (openapi-typescript, typescript)", "bash scripts/install-frontend-tools.sh (npm ci)"
+        )
     return FRONTEND_TOOLS
