@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from application.authorization import may_write_customers
 from application.customers import ID_IN_TRASH, get_customer_for_change, parse_details
 from application.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from application.ports.system import Clock
@@ -37,6 +38,7 @@ class CreateCustomer:
         self._clock = clock
 
     async def execute(self, actor: Actor, new: NewCustomer) -> Customer:
+        may_write_customers(actor)
         problems = Problems()
         customer_id = problems.parse(CustomerId, new.id, "id")
         details = problems.run(lambda: parse_details({field: getattr(new, field) for field in EDITABLE_FIELDS}))
@@ -76,6 +78,7 @@ class UpdateCustomer:
         patch: Mapping[str, str | None],
         expected_revisions: list[str] | None = None,
     ) -> Customer:
+        may_write_customers(actor)
         # First without a lock: read, change, then one write that lands only if nobody wrote in between.
         async with self._uow.for_single_write() as uow:
             customer = await self._apply(uow, actor, customer_id, patch, expected_revisions, lock=False)
@@ -128,6 +131,7 @@ class DeleteCustomer:
         self._clock = clock
 
     async def execute(self, actor: Actor, customer_id: str, expected_revisions: list[str] | None = None) -> None:
+        may_write_customers(actor)
         async with self._uow() as uow:
             customer = await get_customer_for_change(uow, customer_id, lock=True)
             _check_revision(customer, expected_revisions)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from application.authorization import may_read_customers
 from application.customer_reading import check_sort, list_query, position_of
 from application.ports.persistence import CustomerListQuery, UnitOfWorkFactory
 from domain.customers import Customer
@@ -29,6 +30,7 @@ class ExportCustomers:
     ) -> AsyncIterator[list[Customer]]:
         """Checks the request and reads the first batch at once, so that a bad request or an unavailable
         database is answered before the export starts; the other batches are read as they are iterated."""
+        may_read_customers(actor)
         check_sort(sort)
         first = await self._batch(list_query(sort, search, batch_size, None))
         return self._batches(first, search, sort, batch_size)

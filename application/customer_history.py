@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from application.authorization import may_read_customers
 from application.customers import CUSTOMER_NOT_FOUND, parse_customer_id
 from application.pagination import Page, check_limit, decode_cursor, page_of
 from application.ports.persistence import UnitOfWorkFactory
@@ -25,6 +26,7 @@ class ListCustomerHistory:
     async def execute(
         self, actor: Actor, customer_id: str, *, limit: int, cursor: str | None = None
     ) -> Page[CustomerChange]:
+        may_read_customers(actor)
         check_limit(limit)
         customer = parse_customer_id(customer_id)
         after = _decode_position(cursor, customer) if cursor is not None else None

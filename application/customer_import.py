@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from application.authorization import may_write_customers
 from application.customers import ID_IN_TRASH, parse_details
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.system import Clock
@@ -93,6 +94,7 @@ class ImportCustomers:
     async def execute(
         self, actor: Actor, rows: Sequence[ImportRow], *, mode: str = "create", dry_run: bool = False
     ) -> ImportReport:
+        may_write_customers(actor)
         if mode not in IMPORT_MODES:
             raise InvalidInput.single("mode", "must be create or upsert")
         if len(rows) > MAX_IMPORT_ROWS:

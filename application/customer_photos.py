@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
+from application.authorization import may_write_customers
 from application.customers import discard_objects, get_customer_for_change
 from application.photos import new_photo
 from application.ports.persistence import UnitOfWorkFactory
@@ -54,6 +55,7 @@ class UploadCustomerPhoto:
         self._clock = clock
 
     async def execute(self, actor: Actor, customer_id: str, data: bytes) -> Customer:
+        may_write_customers(actor)
         async with self._uow.for_reading() as uow:
             await get_customer_for_change(uow, customer_id)  # 404 before any image work
         prepared = await self._images.prepare(data)
@@ -82,6 +84,7 @@ class RemoveCustomerPhoto:
         self._clock = clock
 
     async def execute(self, actor: Actor, customer_id: str) -> Customer:
+        may_write_customers(actor)
         async with self._uow() as uow:
             customer = await get_customer_for_change(uow, customer_id, lock=True)
             previous = customer.photo

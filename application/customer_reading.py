@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, get_args
 
+from application.authorization import may_read_customers
 from application.customers import get_customer_for_change
 from application.pagination import Page, check_limit, decode_cursor, page_of
 from application.ports.persistence import CustomerListQuery, CustomerSortField, UnitOfWorkFactory
@@ -25,6 +26,7 @@ class GetCustomer:
         self._uow = uow
 
     async def execute(self, actor: Actor, customer_id: str) -> Customer:
+        may_read_customers(actor)
         async with self._uow.for_reading() as uow:
             return await get_customer_for_change(uow, customer_id)
 
@@ -44,6 +46,7 @@ class ListCustomers:
         search: str | None = None,
         sort: str = "-created_at",
     ) -> Page[Customer]:
+        may_read_customers(actor)
         check_sort(sort)
         after = _decode_position(cursor, sort) if cursor is not None else None
         query = list_query(sort, search, check_limit(limit) + 1, after)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from application.authorization import may_read_customers, may_write_customers
 from application.customers import discard_objects, parse_customer_id
 from application.pagination import Page, check_limit, decode_cursor, page_of
 from application.ports.persistence import UnitOfWorkFactory
@@ -33,6 +34,7 @@ class RestoreCustomer:
         self._clock = clock
 
     async def execute(self, actor: Actor, customer_id: str) -> Customer:
+        may_write_customers(actor)
         async with self._uow() as uow:
             trashed = await uow.customers.get_trashed(_trash_id(customer_id), for_update=True)
             if trashed is None:
@@ -52,6 +54,7 @@ class ListTrash:
         self._uow = uow
 
     async def execute(self, actor: Actor, *, limit: int, cursor: str | None = None) -> Page[TrashedCustomer]:
+        may_read_customers(actor)
         after = _decode_position(cursor) if cursor is not None else None
         async with self._uow.for_reading() as uow:
             found = await uow.customers.list_trash(check_limit(limit) + 1, after)

@@ -3,6 +3,9 @@
 The same key from the same caller with the same method, path and body within 24 hours gets the first answer again;
 with another body it is refused (422); while the first is still running, a repeat waits a few seconds for its answer
 and is refused (409) if it does not come. So clients can retry a create after a timeout without making two.
+
+Answers are stored sealed (``AnswerSeal``): the answer to making an API key holds the key, which must not lie in
+the database in the clear for a day.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 
-from application.ports.idempotency import IdempotencyRecords, StoredAnswer
+from application.ports.idempotency import AnswerSeal, IdempotencyRecords, StoredAnswer
 from application.ports.system import Clock
 from domain.errors import Conflict, InvalidInput, MalformedRequest
 
@@ -33,8 +37,10 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 
 
 class IdempotentRequests:
-    def __init__(self, records: IdempotencyRecords, clock: Clock, *, wait_seconds: float = WAIT_SECONDS) -> None:
-        self._records, self._clock, self._wait_seconds = records, clock, wait_seconds
+    def __init__(
+        self, records: IdempotencyRecords, clock: Clock, seal: AnswerSeal, *, wait_seconds: float = WAIT_SECONDS
+    ) -> None:
+        self._records, self._clock, self._seal, self._wait_seconds = records, clock, seal, wait_seconds
 
     async def run(
         self, caller: str, key: str, request_fingerprint: str, produce: Callable[[], Awaitable[StoredAnswer]]
@@ -53,7 +59,7 @@ class IdempotentRequests:
                     "Idempotency-Key", "was used for another request (method, path or body) in the last 24 hours"
                 )
             if record.answer is not None:
-                return record.answer, True
+                return self._opened(caller, key, record.answer), True
             if loop.time() >= deadline:
                 raise Conflict("A request with this Idempotency-Key is still being processed; retry later.")
             await asyncio.sleep(POLL_SECONDS)
@@ -65,8 +71,20 @@ class IdempotentRequests:
             # Refusals (4xx) and failures are not kept: the same request may be sent again and decided afresh.
             await asyncio.shield(self._records.release(caller, key))
             raise
-        await self._records.complete(caller, key, answer)
+        sealed = self._seal.seal(answer.body, _record_name(caller, key))
+        await self._records.complete(caller, key, replace(answer, body=sealed))
         return answer
+
+    def _opened(self, caller: str, key: str, answer: StoredAnswer) -> StoredAnswer:
+        body = self._seal.open(answer.body, _record_name(caller, key))
+        if body is None:
+            # SECRET_KEY changed since: the answer is lost, and making the thing again could make it twice.
+            raise Conflict("The first answer to this Idempotency-Key can no longer be read; use a new key.")
+        return replace(answer, body=body)
+
+
+def _record_name(caller: str, key: str) -> str:
+    return f"{caller}\n{key}"
 
 
 class SweepIdempotencyRecords:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from application.authorization import require_person
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import ActorLookup, PasswordHasher
 from application.ports.system import Clock
@@ -17,6 +18,7 @@ class WhoAmI:
         self._uow = uow
 
     async def execute(self, actor: Actor) -> User:
+        require_person(actor)
         async with self._uow.for_reading() as uow:
             return await get_user(uow, actor.user_id)
 
@@ -31,6 +33,7 @@ class ChangeMyPassword:
         self._actors = actors
 
     async def execute(self, actor: Actor, current_password: str, new_password: str) -> None:
+        require_person(actor)
         check_password_policy(new_password, "new_password")
         async with self._uow() as uow:
             user = await get_user(uow, actor.user_id)

@@ -12,9 +12,9 @@ from application.ports.security import AccessClaims, AccessTokens, ActorLookup, 
 from application.ports.system import Clock, IdGenerator
 from application.ports.throttle import SignInThrottle
 from application.throttle import ThrottlePolicy
-from domain.errors import InvalidGrant, InvalidInput, NotAuthenticated
+from domain.errors import InvalidGrant, InvalidInput
 from domain.passwords import MAX_LENGTH as MAX_PASSWORD_LENGTH
-from domain.sign_in import Actor, RefreshToken, SignInSession
+from domain.sign_in import RefreshToken, SignInSession
 from domain.users import User
 from domain.values import Email
 
@@ -215,20 +215,3 @@ class RevokeSignIn:
             await uow.sign_in_sessions.revoke(token.session_id, self._clock.now())
             await uow.commit()
         self._actors.forget_session(token.session_id)
-
-
-class Authenticate:
-    """Who is behind an access token, checked against the current state of the user and session,
-    so that deleting, demoting or signing out a user takes effect on the next request."""
-
-    def __init__(self, tokens: AccessTokens, actors: ActorLookup, clock: Clock) -> None:
-        self._tokens = tokens
-        self._actors = actors
-        self._clock = clock
-
-    async def execute(self, access_token: str) -> Actor:
-        claims = self._tokens.verify(access_token)
-        actor = await self._actors.find(claims.session_id, claims.user_id, self._clock.now())
-        if actor is None:
-            raise NotAuthenticated("The sign-in session has ended.")
-        return actor

@@ -13,9 +13,9 @@ from adapters.memory.store import InMemoryStore
 from adapters.memory.throttle import InMemorySignInThrottle
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.memory.webhook_queue import InMemoryDeliveryQueue
-from adapters.sql.actor_cache import CachedActorLookup
 from adapters.sql.actor_lookup import SqlActorLookup
 from adapters.sql.auth_change_listener import listener_dsn
+from adapters.sql.cached_actor_lookup import CachedActorLookup
 from adapters.sql.engine import create_engine
 from adapters.sql.idempotency import SqlIdempotencyRecords
 from adapters.sql.throttle import SqlSignInThrottle

@@ -18,7 +18,7 @@ from adapters.http.response_headers import ASGIApp
 from adapters.http.server import shutdown_requested
 from adapters.observability.tracing import tracing
 from adapters.photos.local import LocalPhotoStorage
-from adapters.sql.actor_cache import CachedActorLookup
+from adapters.sql.cached_actor_lookup import CachedActorLookup
 from adapters.sql.pool_metrics import POOL_METRICS
 from crm.container import Application, build_container
 from crm.http_provided import http_provided

@@ -7,7 +7,6 @@ that is either ``DatabaseAdapters`` (PostgreSQL, the production profile) or ``In
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 from dependency_injector import containers, providers
@@ -17,13 +16,16 @@ from adapters.photos.images import PillowImageProcessor
 from adapters.photos.local import LocalPhotoStorage
 from adapters.photos.memory import InMemoryPhotoStorage
 from adapters.photos.signing import UrlSigner
-from adapters.security.access_tokens import JwtAccessTokens, SigningKeys
+from adapters.security.access_tokens import JwtAccessTokens
+from adapters.security.answer_seal import AesGcmAnswerSeal
 from adapters.security.oidc import OidcIdentityProviders, parse_oidc_providers
 from adapters.security.passwords import Argon2PasswordHasher, HashingCost
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIds
 from adapters.webhooks.metrics import count_outcome
 from adapters.webhooks.sender import HttpWebhookSender
+from application.api_keys import CreateApiKey, DeleteApiKey, ListApiKeys
+from application.authentication import Authenticate
 from application.customer_editing import CreateCustomer, DeleteCustomer, UpdateCustomer
 from application.customer_erasure import EraseCustomer
 from application.customer_export import ExportCustomers
@@ -37,7 +39,6 @@ from application.my_account import ChangeMyPassword, WhoAmI
 from application.photo_sweep import SweepOrphanPhotos
 from application.photos import PhotoLimits
 from application.sign_in import (
-    Authenticate,
     RefreshSignIn,
     RevokeSignIn,
     SessionPolicy,
@@ -66,15 +67,7 @@ from application.webhooks import (
 )
 from crm.adapter_containers import DatabaseAdapters, InMemoryAdapters
 from crm.settings import Settings
-
-
-def _signing_keys(settings: Settings) -> SigningKeys:
-    """CRM_JWT_KEYS when set (rotation: the first signs, all verify); else one key from SECRET_KEY whose id
-    follows the secret, so that changing SECRET_KEY invalidates old tokens cleanly."""
-    if settings.jwt_keys:
-        return SigningKeys({key_id: secret.encode() for key_id, secret in settings.jwt_keys}, settings.jwt_keys[0][0])
-    key_id = hashlib.sha256(b"crm-service/access-token-kid/v1" + settings.secret_key.encode()).hexdigest()[:12]
-    return SigningKeys.single(settings.secret_key.encode(), key_id)
+from crm.signing_keys import signing_keys
 
 
 class Application(containers.DeclarativeContainer):
@@ -94,7 +87,7 @@ class Application(containers.DeclarativeContainer):
     )
     access_tokens = providers.Singleton(
         JwtAccessTokens,
-        keys=providers.Factory(_signing_keys, settings),
+        keys=providers.Factory(signing_keys, settings),
         issuer=settings.provided.token_issuer,
         audience=settings.provided.token_audience,
         lifetime=settings.provided.access_token_lifetime,
@@ -203,10 +196,22 @@ class Application(containers.DeclarativeContainer):
     )
 
     # Idempotency-Key on create requests.
-    idempotent_requests = providers.Singleton(IdempotentRequests, records=adapters.idempotency_records, clock=clock)
+    idempotent_requests = providers.Singleton(
+        IdempotentRequests,
+        records=adapters.idempotency_records,
+        clock=clock,
+        seal=providers.Singleton(
+            AesGcmAnswerSeal, providers.Factory(lambda settings: settings.secret_key.encode(), settings)
+        ),
+    )
     sweep_idempotency_records = providers.Singleton(
         SweepIdempotencyRecords, records=adapters.idempotency_records, clock=clock
     )
+
+    # API keys.
+    create_api_key = providers.Singleton(CreateApiKey, uow=adapters.unit_of_work, clock=clock, ids=ids)
+    list_api_keys = providers.Singleton(ListApiKeys, uow=adapters.unit_of_work)
+    delete_api_key = providers.Singleton(DeleteApiKey, uow=adapters.unit_of_work, clock=clock, actors=adapters.actors)
 
     # Webhooks: management, and the delivery worker.
     webhook_sender = providers.Singleton(

@@ -51,6 +51,10 @@ class PermissionDenied(DomainError):
     """The caller is known but not allowed to do this (403)."""
 
 
+class InsufficientScope(PermissionDenied):
+    """An API key asked for something its scopes do not cover, or that no key may do (403)."""
+
+
 class NotAuthenticated(DomainError):
     """No valid credentials for a protected operation (401)."""
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from domain.api_keys import ApiKeyScope
 from domain.users import UserRef
 
 
@@ -40,12 +41,22 @@ class RefreshToken:
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """The signed-in user behind a request, as far as authorization needs to know."""
+    """Who is behind a request, as far as authorization needs to know: a signed-in user, or an API key.
+
+    For an API key, ``user_id`` and ``session_id`` are both the key's id (what its writes are stamped
+    with, and what its revocation names), and ``api_key_scopes`` says what it may do.
+    """
 
     user_id: UUID
     name: str
     is_admin: bool
     session_id: UUID
+    # None for a person, who may do what their role allows.
+    api_key_scopes: frozenset[ApiKeyScope] | None = None
+
+    @property
+    def is_api_key(self) -> bool:
+        return self.api_key_scopes is not None
 
     @property
     def ref(self) -> UserRef:

@@ -12,6 +12,7 @@ _ = object()
 _.include_in_schema
 _.security
 _.tags
+_.guards
 # Litestar calls an OpenAPI render plugin's render() and a plugin's receive_router() (adapters/http/docs_page.py).
 _.render
 _.receive_router

@@ -15,6 +15,7 @@ from litestar.plugins import PluginProtocol
 from litestar.plugins.prometheus import PrometheusController
 
 from adapters.http.allowed_methods import methods_by_path
+from adapters.http.api_keys import ApiKeysController
 from adapters.http.auth import AuthController
 from adapters.http.authentication import actor_dependency
 from adapters.http.customer_files import CustomerFilesController
@@ -79,6 +80,7 @@ def create_http_app(
             CustomersController,
             CustomerPhotoController,
             WebhooksController,
+            ApiKeysController,
             HealthController,
             MetricsController,
             *([serve_local_photo] if serve_local_photos else []),

@@ -12,6 +12,7 @@ from litestar.params import URLEncodedBody
 from litestar.status_codes import HTTP_200_OK
 from prometheus_client import Counter
 
+from adapters.http.authentication import refuse_api_keys
 from adapters.http.client_address import ClientAddresses
 from adapters.http.openapi import oauth_error_responses
 from adapters.http.sign_in_schemas import OAuthError, ProviderOut, RevokeRequest, TokenRequest, TokenResponse
@@ -77,6 +78,7 @@ def _token_response(pair: TokenPair) -> Response[TokenResponse]:
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["Authentication"]
+    guards = [refuse_api_keys]
 
     @post(
         "/token",

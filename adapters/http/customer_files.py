@@ -16,7 +16,7 @@ from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_422_UNPROCESSABLE_ENTITY
 
 from adapters.http import examples
-from adapters.http.authentication import SECURITY
+from adapters.http.authentication import SECURITY_WITH_API_KEYS
 from adapters.http.customer_csv import CsvWriter, export_filename, read_import
 from adapters.http.customer_data_schemas import ImportProblemOut, ImportReportOut
 from adapters.http.customers import SORT_DESCRIPTION
@@ -56,7 +56,7 @@ class ImportOperation(Operation):
 class CustomerFilesController(Controller):
     path = "/api/v1/customers"
     tags = ["Customers"]
-    security = SECURITY
+    security = SECURITY_WITH_API_KEYS
 
     @get(
         "/export",

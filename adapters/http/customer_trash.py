@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK
 
-from adapters.http.authentication import SECURITY
+from adapters.http.authentication import SECURITY_WITH_API_KEYS
 from adapters.http.conditional import etag_of
 from adapters.http.customer_data_schemas import TrashedCustomerOut, TrashPage
 from adapters.http.customers import present_customer
@@ -34,7 +34,7 @@ async def present_trashed(trashed: TrashedCustomer, link_photos: LinkPhotos) -> 
 class CustomerTrashController(Controller):
     path = "/api/v1/customers"
     tags = ["Customers"]
-    security = SECURITY
+    security = SECURITY_WITH_API_KEYS
 
     @get(
         "/trash",

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
 
-from adapters.http.authentication import SECURITY
+from adapters.http.authentication import SECURITY_WITH_API_KEYS
 from adapters.http.conditional import etag_of, parse_entity_tags
 from adapters.http.idempotency import IdempotencyKey, answer_once
 from adapters.http.openapi import responses
@@ -76,7 +76,7 @@ async def present_customer(customer: Customer, link_photos: LinkPhotos) -> Custo
 class CustomersController(Controller):
     path = "/api/v1/customers"
     tags = ["Customers"]
-    security = SECURITY
+    security = SECURITY_WITH_API_KEYS
 
     @get(responses=responses(400, 401, 422), summary="List customers")
     async def list_customers(

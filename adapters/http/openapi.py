@@ -54,6 +54,9 @@ OPERATION_IDS = {
     "test_webhook": "testWebhook",
     "list_webhook_deliveries": "listWebhookDeliveries",
     "retry_webhook_delivery": "retryWebhookDelivery",
+    "create_api_key": "createApiKey",
+    "list_api_keys": "listApiKeys",
+    "delete_api_key": "deleteApiKey",
     "health": "getHealth",
     "live": "getLiveness",
     "ready": "getReadiness",
@@ -63,7 +66,7 @@ _DESCRIPTIONS = {
     304: "Not modified: the ETag in If-None-Match is current.",
     400: "Malformed request (unknown or bad query parameter, cursor or body).",
     401: "Missing, invalid or expired access token.",
-    403: "Signed in, but not allowed.",
+    403: "Signed in, but not allowed; for an API key, type /problems/insufficient-scope.",
     404: "Not found.",
     409: "Conflicts with the current state (duplicate, last admin).",
     412: "If-Match does not match the current ETag.",
@@ -129,6 +132,15 @@ def security_components(token_url: str) -> Components:
                     " password. Send the access token as 'Authorization: Bearer <token>'."
                 ),
                 flows=OAuthFlows(password=OAuthFlow(token_url=token_url, scopes={})),
-            )
+            ),
+            "ApiKey": SecurityScheme(
+                type="http",
+                scheme="bearer",
+                bearer_format="crm_…",
+                description=(
+                    "An API key an admin made (POST /api/v1/api-keys), sent as 'Authorization: Bearer crm_…'. Only"
+                    " the customer endpoints take it: reads need the scope customers:read, writes customers:write."
+                ),
+            ),
         }
     )

@@ -10,7 +10,7 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from adapters.http.authentication import SECURITY
+from adapters.http.authentication import SECURITY_WITH_API_KEYS
 from adapters.http.customers import present_customer
 from adapters.http.openapi import responses
 from adapters.http.schemas import CustomerOut
@@ -44,7 +44,7 @@ async def read_upload(request: Request[Any, Any, Any], max_bytes: int) -> bytes:
 class CustomerPhotoController(Controller):
     path = "/api/v1/customers/{customer_id:str}/photo"
     tags = ["Customers"]
-    security = SECURITY
+    security = SECURITY_WITH_API_KEYS
 
     # The request body (multipart or a raw image) is documented by openapi_document.complete_document().
     @put(

@@ -17,6 +17,7 @@ from application.photos import PhotoTooLarge, UnsupportedImage
 from domain.errors import (
     Conflict,
     DomainError,
+    InsufficientScope,
     InvalidGrant,
     InvalidInput,
     MalformedRequest,
@@ -42,6 +43,7 @@ _DOMAIN_STATUSES: tuple[tuple[type[DomainError], int, str], ...] = (
     (MalformedRequest, 400, "malformed-request"),
     (InvalidGrant, 400, "invalid-grant"),
     (NotAuthenticated, 401, "not-authenticated"),
+    (InsufficientScope, 403, "insufficient-scope"),
     (PermissionDenied, 403, "forbidden"),
     (NotFound, 404, "not-found"),
     (Conflict, 409, "conflict"),

@@ -1,7 +1,8 @@
-"""Who is behind an access token, answered from the in-memory store."""
+"""Who is behind an access token or an API key, answered from the in-memory store."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
@@ -19,6 +20,24 @@ class InMemoryActorLookup(ActorLookup):
 
     def forget_session(self, session_id: UUID) -> None:
         """Nothing to forget: every answer is read afresh."""
+
+    def forget_api_key(self, key_id: UUID) -> None:
+        """Nothing to forget: every answer is read afresh."""
+
+    async def find_api_key(self, key_hash: str, now: datetime) -> Actor | None:
+        for key in self._store.committed.api_keys.values():
+            if key.key_hash == key_hash and key.is_usable(now):
+                return Actor(key.id, key.name, is_admin=False, session_id=key.id, api_key_scopes=key.scopes)
+        return None
+
+    async def record_api_key_use(self, key_id: UUID, at: datetime) -> None:
+        # A write like any other: behind the store's lock, so that no unit of work's commit undoes it.
+        async with self._store.write_lock:
+            tables = self._store.committed
+            key = tables.api_keys.get(key_id)
+            if key is not None and (key.last_used_at is None or key.last_used_at < at):
+                used = replace(key, last_used_at=at)
+                self._store.committed = replace(tables, api_keys={**tables.api_keys, key_id: used})
 
     async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> Actor | None:
         tables = self._store.committed

@@ -10,7 +10,6 @@ from adapters.memory.transaction import Transaction
 from adapters.memory.webhooks import record_customer_event
 from application.ports.persistence import CustomerHistory
 from domain.customer_history import CustomerChange
-from domain.users import UserRef
 from domain.values import CustomerId
 
 
@@ -53,8 +52,6 @@ class InMemoryCustomerHistory(CustomerHistory):
         found.sort(key=position, reverse=True)
 
         def resolved(change: CustomerChange) -> CustomerChange:
-            # The actor's current name, as the SQL join gives.
-            user = tables.users.get(change.by.id)
-            return change if user is None else replace(change, by=UserRef(user.id, user.name))
+            return replace(change, by=tables.actor_ref(change.by))
 
         return [resolved(change) for change in found[:limit]]

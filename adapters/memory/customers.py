@@ -21,19 +21,16 @@ DUPLICATE_CUSTOMER = "A customer with this id already exists."
 
 
 def _resolved(tables: Tables, customer: Customer) -> Customer:
-    """A copy whose user references carry the users' current names, as the SQL join gives."""
-
-    def ref(stored: UserRef) -> UserRef:
-        user = tables.users.get(stored.id)
-        return stored if user is None else UserRef(user.id, user.name)
-
-    return replace(customer, created_by=ref(customer.created_by), updated_by=ref(customer.updated_by))
+    """A copy whose references carry the current names of their users or API keys, as the SQL join gives."""
+    return replace(
+        customer, created_by=tables.actor_ref(customer.created_by), updated_by=tables.actor_ref(customer.updated_by)
+    )
 
 
 def _resolved_trashed(tables: Tables, trashed: TrashedCustomer) -> TrashedCustomer:
-    user = tables.users.get(trashed.deleted_by.id)
-    deleted_by = trashed.deleted_by if user is None else UserRef(user.id, user.name)
-    return TrashedCustomer(_resolved(tables, trashed.customer), trashed.deleted_at, deleted_by)
+    return TrashedCustomer(
+        _resolved(tables, trashed.customer), trashed.deleted_at, tables.actor_ref(trashed.deleted_by)
+    )
 
 
 class InMemoryCustomerRepository(CustomerRepository):

@@ -7,7 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from adapters.memory.transaction import Transaction
-from application.ports.persistence import SignInSessionRepository
+from application.ports.sign_in_sessions import SignInSessionRepository
 from domain.sign_in import RefreshToken, SignInSession
 
 

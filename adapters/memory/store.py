@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
+from domain.api_keys import ApiKey
 from domain.customer_history import CustomerChange
 from domain.customers import Customer, TrashedCustomer
 from domain.sign_in import RefreshToken, SignInSession
-from domain.users import User
+from domain.users import User, UserRef
 from domain.webhooks import Webhook, WebhookEvent
 
 
@@ -48,6 +49,16 @@ class Tables:
     webhook_deliveries: dict[UUID, StoredDelivery] = field(default_factory=dict)
     # (delivery id, at, status code, duration in ms, excerpt)
     webhook_attempts: list[tuple[UUID, datetime, int | None, int, str]] = field(default_factory=list)
+    # Deleted keys stay, as in the SQL adapter.
+    api_keys: dict[UUID, ApiKey] = field(default_factory=dict)
+
+    def actor_ref(self, stored: UserRef) -> UserRef:
+        """``stored`` with the current name of its user or API key, as the SQL join with ``actors`` gives."""
+        user = self.users.get(stored.id)
+        if user is not None:
+            return user.ref
+        key = self.api_keys.get(stored.id)
+        return stored if key is None else UserRef(key.id, key.name)
 
     def copy(self) -> Tables:
         return Tables(
@@ -61,6 +72,7 @@ class Tables:
             webhook_events=dict(self.webhook_events),
             webhook_deliveries=dict(self.webhook_deliveries),
             webhook_attempts=list(self.webhook_attempts),
+            api_keys=dict(self.api_keys),
         )
 
 

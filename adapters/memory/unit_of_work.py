@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Self
 
+from adapters.memory.api_keys import InMemoryApiKeyRepository
 from adapters.memory.customer_history import InMemoryCustomerHistory
 from adapters.memory.customers import InMemoryCustomerRepository
 from adapters.memory.sign_in_sessions import InMemorySignInSessionRepository
@@ -38,6 +39,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.customer_history = InMemoryCustomerHistory(self._transaction)
         self.sign_in_sessions = InMemorySignInSessionRepository(self._transaction)
         self.webhooks = InMemoryWebhookRepository(self._transaction)
+        self.api_keys = InMemoryApiKeyRepository(self._transaction)
         return self
 
     async def _leave(self, error: BaseException | None) -> None:

@@ -17,7 +17,7 @@ from application.ports.webhooks import (
     WebhookRepository,
 )
 from domain.customer_history import CustomerChange
-from domain.users import User
+from domain.users import User, UserRef
 from domain.webhooks import Delivery, Webhook, WebhookEvent
 
 
@@ -48,8 +48,9 @@ def record_customer_event(tables: Tables, change: CustomerChange) -> None:
     customer = tables.customers.get(change.customer_id)
     if customer is not None and change.kind not in ("deleted", "erased"):
 
-        def ref(user_id: UUID) -> dict[str, Any]:
-            return {"id": str(user_id), "name": str(tables.users[user_id].name)}
+        def ref(stored: UserRef) -> dict[str, Any]:
+            current = tables.actor_ref(stored)
+            return {"id": str(current.id), "name": str(current.name)}
 
         data = {
             "id": str(customer.id),
@@ -60,9 +61,9 @@ def record_customer_event(tables: Tables, change: CustomerChange) -> None:
             "notes": None if customer.notes is None else str(customer.notes),
             "has_photo": customer.photo is not None,
             "created_at": _time(customer.created_at),
-            "created_by": ref(customer.created_by.id),
+            "created_by": ref(customer.created_by),
             "updated_at": _time(customer.updated_at),
-            "updated_by": ref(customer.updated_by.id),
+            "updated_by": ref(customer.updated_by),
             "version": customer.version,
         }
     if change.kind in ("updated", "photo_changed"):

@@ -3,9 +3,10 @@
 Every authenticated request needs to know that the token's sign-in session is live and its user active
 (``ActorLookup``). Asking the database every time is correct but costs a query per request; this cache
 answers from memory instead, and stays correct across replicas because the database itself announces
-every change that matters: triggers (migration 0002) send ``session:<id>`` when a session is revoked or
-deleted, ``user:<id>`` when a user is deleted, demoted or promoted, renamed, or changes password or
-e-mail, and ``all`` when either table is truncated, on the channel ``crm_auth_changes``. PostgreSQL
+every change that matters: triggers (migrations 0002 and 0006) send ``session:<id>`` when a session is
+revoked or deleted, ``user:<id>`` when a user is deleted, demoted or promoted, renamed, or changes password
+or e-mail, ``api_key:<id>`` when an API key is deleted or changed, and ``all`` when any of these tables is
+truncated, on the channel ``crm_auth_changes``. PostgreSQL
 delivers a notification when, and only if, its transaction commits.
 
 Correctness comes first:
@@ -17,7 +18,7 @@ Correctness comes first:
 - An answer read from the database is kept only if no notification (and no loss or return of the
   connection) arrived while it was being read, so a change that commits during the read cannot be
   overwritten by the stale row.
-- An entry never outlives its session's expiry, and is dropped after ``max_age`` seconds whatever
+- An entry never outlives its session's (or API key's) expiry, and is dropped after ``max_age`` seconds whatever
   happens (a safety net for a connection that dies silently between two pings).
 - Only positive answers are kept; the cache is bounded (least recently used entries go first).
 
@@ -32,7 +33,8 @@ notification may still be waiting behind the very next request.
 The listener needs a real session: behind a transaction-pooling proxy LISTEN hears nothing, the echo
 never comes, and the cache simply stays off.
 
-The listener itself is in ``adapters.sql.auth_change_listener``.
+The listener itself is in ``adapters.sql.auth_change_listener``; the lookup that uses this cache is
+``adapters.sql.cached_actor_lookup``.
 """
 
 from __future__ import annotations
@@ -43,21 +45,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 from uuid import UUID
 
-from adapters.sql.auth_change_listener import AuthChangeListener
-from application.ports.security import ActorLookup
 from domain.sign_in import Actor
 
 logger = logging.getLogger("crm.auth_cache")
-
-
-class ActorLookupWithExpiry(Protocol):
-    """What the cache needs from the database (``SqlActorLookup``): the actor and the end of the session."""
-
-    async def find_with_expiry(self, session_id: UUID, user_id: UUID, now: datetime) -> tuple[Actor, datetime] | None:
-        """The actor and its session's expiry if the session is active and its user active, else None."""
 
 
 @dataclass(slots=True)
@@ -65,10 +57,15 @@ class _Entry:
     actor: Actor
     expires_at: datetime
     stored_at: float
+    # Set for an API key: the hash it is found by.
+    key_hash: str | None = None
 
 
 class ActorCache:
     """The cache itself: no I/O, so that every rule can be tested on its own.
+
+    Entries are kept by session id; an API key's entry is kept by the key's id (its actor's session id)
+    and found by the key's hash.
 
     ``generation`` changes with every notification and every loss or return of the listener; an answer
     read from the database is stored only if the generation did not change meanwhile.
@@ -90,6 +87,7 @@ class ActorCache:
         self._monotonic = monotonic
         self._entries: OrderedDict[UUID, _Entry] = OrderedDict()
         self._sessions_of_user: dict[UUID, set[UUID]] = {}
+        self._api_key_ids: dict[str, UUID] = {}
         self._listening = False
         self._alive_until = 0.0
         self.generation = 0
@@ -119,23 +117,33 @@ class ActorCache:
         self._entries.move_to_end(session_id)
         return entry.actor
 
-    def put(self, actor: Actor, expires_at: datetime, generation: int) -> None:
+    def get_api_key(self, key_hash: str, now: datetime) -> Actor | None:
+        """The cached actor of the API key with this hash, or None when the database must be asked."""
+        key_id = self._api_key_ids.get(key_hash)
+        if key_id is None:
+            return None
+        return self.get(key_id, key_id, now)
+
+    def put(self, actor: Actor, expires_at: datetime, generation: int, *, key_hash: str | None = None) -> None:
         """Keep what the database answered, unless something changed since ``generation`` was read."""
         if generation != self.generation or not self.answering:
             return
         self._drop_session(actor.session_id)
-        self._entries[actor.session_id] = _Entry(actor, expires_at, self._monotonic())
+        self._entries[actor.session_id] = _Entry(actor, expires_at, self._monotonic(), key_hash)
+        if key_hash is not None:
+            self._api_key_ids[key_hash] = actor.session_id
         self._sessions_of_user.setdefault(actor.user_id, set()).add(actor.session_id)
         while len(self._entries) > self._max_entries:
             oldest, _ = next(iter(self._entries.items()))
             self._drop_session(oldest)
 
     def invalidate(self, payload: str) -> None:
-        """Apply one notification: ``session:<uuid>``, ``user:<uuid>`` or ``all``."""
+        """Apply one notification: ``session:<uuid>``, ``api_key:<uuid>``, ``user:<uuid>`` or ``all``."""
         self.heard_from_listener()
         kind, _, value = payload.partition(":")
         try:
-            if kind == "session":
+            # An API key's entry is kept under its id, as a session's is.
+            if kind in ("session", "api_key"):
                 self.forget_session(UUID(value))
                 return
             if kind == "user":
@@ -163,6 +171,7 @@ class ActorCache:
         self.generation += 1
         self._entries.clear()
         self._sessions_of_user.clear()
+        self._api_key_ids.clear()
 
     def listening_started(self) -> None:
         """The listener is (again) connected: whatever we knew may have changed unannounced."""
@@ -185,53 +194,10 @@ class ActorCache:
         entry = self._entries.pop(session_id, None)
         if entry is None:
             return
+        if entry.key_hash is not None:
+            self._api_key_ids.pop(entry.key_hash, None)
         sessions = self._sessions_of_user.get(entry.actor.user_id)
         if sessions is not None:
             sessions.discard(session_id)
             if not sessions:
                 del self._sessions_of_user[entry.actor.user_id]
-
-
-class CachedActorLookup(ActorLookup):
-    """``ActorLookup`` answered from the per-process cache when it may, else from ``inner``."""
-
-    def __init__(
-        self,
-        inner: ActorLookupWithExpiry,
-        *,
-        dsn: str,
-        cache: ActorCache | None = None,
-        ping_interval: float = 5.0,
-        retry_min: float = 1.0,
-    ) -> None:
-        self._inner = inner
-        # The cache stops answering when the listener has not been heard from for three pings.
-        self.cache = cache if cache is not None else ActorCache(liveness=3 * ping_interval)
-        self._listener = AuthChangeListener(dsn, self.cache, ping_interval=ping_interval, retry_min=retry_min)
-
-    async def start(self) -> None:
-        """Start listening; until the listener is connected, every lookup goes to the database."""
-        await self._listener.start()
-
-    async def aclose(self) -> None:
-        await self._listener.aclose()
-
-    def forget_user(self, user_id: UUID) -> None:
-        # This process made the change: it must not wait for its own notification to come round.
-        self.cache.forget_user(user_id)
-
-    def forget_session(self, session_id: UUID) -> None:
-        self.cache.forget_session(session_id)
-
-    async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> Actor | None:
-        cache = self.cache
-        actor = cache.get(session_id, user_id, now)
-        if actor is not None:
-            return actor
-        generation = cache.generation
-        found = await self._inner.find_with_expiry(session_id, user_id, now)
-        if found is None:
-            return None
-        actor, expires_at = found
-        cache.put(actor, expires_at, generation)
-        return actor

@@ -1,13 +1,15 @@
-"""Who is behind an access token, answered from PostgreSQL on every authenticated request."""
+"""Who is behind an access token or an API key, answered from PostgreSQL on every authenticated request."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.actor_tables import api_keys
+from adapters.sql.api_keys import scopes_of
 from adapters.sql.availability import unavailable_database_as_503
 from adapters.sql.user_tables import sign_in_sessions, users
 from application.ports.security import ActorLookup
@@ -32,6 +34,22 @@ _FIND_ACTOR = (
     )
 )
 
+_FIND_API_KEY = select(api_keys.c.id, api_keys.c.name, api_keys.c.scopes, api_keys.c.expires_at).where(
+    api_keys.c.key_hash == bindparam("key_hash"),
+    api_keys.c.deleted_at.is_(None),
+    or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > bindparam("now")),
+)
+# Forward only: two replicas noting uses out of order never move it back.
+_RECORD_API_KEY_USE = (
+    update(api_keys)
+    .where(
+        api_keys.c.id == bindparam("key_id"),
+        or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < bindparam("at")),
+    )
+    .values(last_used_at=bindparam("at"))
+)
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
 
 class SqlActorLookup(ActorLookup):
     def __init__(self, engine: AsyncEngine) -> None:
@@ -43,6 +61,9 @@ class SqlActorLookup(ActorLookup):
         """Nothing to forget: every answer is read afresh."""
 
     def forget_session(self, session_id: UUID) -> None:
+        """Nothing to forget: every answer is read afresh."""
+
+    def forget_api_key(self, key_id: UUID) -> None:
         """Nothing to forget: every answer is read afresh."""
 
     async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> Actor | None:
@@ -60,3 +81,24 @@ class SqlActorLookup(ActorLookup):
         if row is None:
             return None
         return Actor(user_id=row.id, name=row.name, is_admin=row.is_admin, session_id=row.session_id), row.expires_at
+
+    async def find_api_key(self, key_hash: str, now: datetime) -> Actor | None:
+        found = await self.find_api_key_with_expiry(key_hash, now)
+        return None if found is None else found[0]
+
+    async def find_api_key_with_expiry(self, key_hash: str, now: datetime) -> tuple[Actor, datetime] | None:
+        with unavailable_database_as_503():
+            async with self._engine.connect() as connection:
+                result = await connection.execute(_FIND_API_KEY, {"key_hash": key_hash, "now": now})
+                row = result.one_or_none()
+        if row is None:
+            return None
+        actor = Actor(
+            user_id=row.id, name=row.name, is_admin=False, session_id=row.id, api_key_scopes=scopes_of(row.scopes)
+        )
+        return actor, row.expires_at or _NEVER
+
+    async def record_api_key_use(self, key_id: UUID, at: datetime) -> None:
+        with unavailable_database_as_503():
+            async with self._engine.connect() as connection:
+                await connection.execute(_RECORD_API_KEY_USE, {"key_id": key_id, "at": at})

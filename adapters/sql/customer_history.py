@@ -10,16 +10,16 @@ from typing import Any
 from sqlalchemy import Row, Select, delete, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.sql.actor_tables import actors
 from adapters.sql.customer_tables import customer_changes
 from adapters.sql.rows import trusted
-from adapters.sql.user_tables import users
 from application.ports.persistence import CustomerHistory
 from domain.customer_history import CHANGE_KINDS, ChangeKind, CustomerChange, FieldChange
 from domain.users import UserRef
 from domain.values import CustomerId
 
-# Actors are users, who are never removed: the join always finds them, with their current name.
-_actor = users.alias("actor")
+# Actors are users and API keys, which are never removed: the join always finds them, with their current name.
+_actor = actors.alias("actor")
 _SELECT: Select[Any] = select(
     customer_changes.c.id,
     customer_changes.c.customer_id,

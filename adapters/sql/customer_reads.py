@@ -15,19 +15,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from adapters.sql.actor_tables import actors
 from adapters.sql.customer_tables import customers
 from adapters.sql.customer_writes import column_values
 from adapters.sql.raw_reads import CompiledRead
 from adapters.sql.rows import optional, trusted
-from adapters.sql.user_tables import users
 from domain.customers import Customer, Photo, TrashedCustomer
 from domain.users import UserRef
 from domain.values import CustomerId, Email, Notes, PersonName, Phone
 
-# Customers point at the users who created and last changed them; deleted users still resolve,
-# because users are never removed.
-_creator = users.alias("creator")
-_updater = users.alias("updater")
+# Customers point at the users or API keys (actors) that created and last changed them; deleted ones
+# still resolve, because neither is ever removed.
+_creator = actors.alias("creator")
+_updater = actors.alias("updater")
 SELECT: Select[Any] = select(
     customers.c.id,
     customers.c.name,
@@ -54,7 +54,7 @@ SELECT: Select[Any] = select(
 # Every read but the trash's sees live customers only.
 LIVE = customers.c.deleted_at.is_(None)
 IN_TRASH = customers.c.deleted_at.is_not(None)
-_deleter = users.alias("deleter")
+_deleter = actors.alias("deleter")
 SELECT_TRASHED: Select[Any] = (
     SELECT.add_columns(customers.c.deleted_at, customers.c.deleted_by, _deleter.c.name.label("deleted_by_name"))
     .join_from(customers, _deleter, _deleter.c.id == customers.c.deleted_by)

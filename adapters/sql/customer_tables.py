@@ -48,9 +48,9 @@ customers = Table(
     timestamp("deleted_at", nullable=True),
     Column("deleted_by", Uuid(as_uuid=True), nullable=True),
     PrimaryKeyConstraint("id", name=CUSTOMERS_PRIMARY_KEY),
-    ForeignKeyConstraint(["created_by"], ["users.id"], name="fk_customers_created_by_users"),
-    ForeignKeyConstraint(["updated_by"], ["users.id"], name="fk_customers_updated_by_users"),
-    ForeignKeyConstraint(["deleted_by"], ["users.id"], name="fk_customers_deleted_by_users"),
+    ForeignKeyConstraint(["created_by"], ["actors.id"], name="fk_customers_created_by_actors"),
+    ForeignKeyConstraint(["updated_by"], ["actors.id"], name="fk_customers_updated_by_actors"),
+    ForeignKeyConstraint(["deleted_by"], ["actors.id"], name="fk_customers_deleted_by_actors"),
     CheckConstraint("version >= 1", name="ck_customers_version_positive"),
     CheckConstraint("(deleted_at IS NULL) = (deleted_by IS NULL)", name="ck_customers_trash_complete"),
     # A photo is its image, its thumbnail and its type together, or nothing.
@@ -92,7 +92,7 @@ customer_changes = Table(
     # [{"field", "old", "new"}, ...]: domain.customer_history.FieldChange, in order.
     Column("changes", JSONB, nullable=False),
     PrimaryKeyConstraint("id", name="pk_customer_changes"),
-    ForeignKeyConstraint(["actor_id"], ["users.id"], name="fk_customer_changes_actor_id_users"),
+    ForeignKeyConstraint(["actor_id"], ["actors.id"], name="fk_customer_changes_actor_id_actors"),
     CheckConstraint(
         "kind IN ('created', 'updated', 'photo_changed', 'deleted', 'restored', 'erased')",
         name="ck_customer_changes_kind_known",

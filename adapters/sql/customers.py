@@ -57,7 +57,7 @@ class SqlCustomerRepository(CustomerRepository):
         if self._raw_reads and not for_update:
             rows = await fetch(self._connection, GET_COMPILED, values)
             return customer_of(rows[0]) if rows else None
-        # Lock only the customer: the joined users rows stay free for others.
+        # Lock only the customer: the joined actors rows stay free for others.
         statement = GET.with_for_update(of=customers) if for_update else GET
         row = (await self._connection.execute(statement, values)).one_or_none()
         return None if row is None else customer_of(row._mapping)

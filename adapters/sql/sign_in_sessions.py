@@ -10,7 +10,7 @@ from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.user_tables import refresh_tokens, sign_in_sessions
-from application.ports.persistence import SignInSessionRepository
+from application.ports.sign_in_sessions import SignInSessionRepository
 from domain.sign_in import RefreshToken, SignInSession
 
 

@@ -1,11 +1,13 @@
 """The whole database schema: every table registered on one ``metadata``, which the migrations are checked against.
 
-The tables themselves live by concern in ``user_tables``, ``customer_tables`` and ``webhook_tables``; this module
-gathers them because alembic's ``migrations/env.py`` and the tests' clean-up need the complete schema at once.
+The tables themselves live by concern in ``user_tables``, ``actor_tables``, ``customer_tables`` and
+``webhook_tables``; this module gathers them because alembic's ``migrations/env.py`` and the tests' clean-up
+need the complete schema at once.
 """
 
 from __future__ import annotations
 
+from adapters.sql.actor_tables import actors, api_keys
 from adapters.sql.customer_tables import customer_changes, customers
 from adapters.sql.schema import metadata
 from adapters.sql.user_tables import refresh_tokens, sign_in_failures, sign_in_sessions, users
@@ -27,9 +29,11 @@ ALL_TABLES = (
     webhook_events,
     webhooks,
     customer_changes,
+    api_keys,
     refresh_tokens,
     sign_in_sessions,
     customers,
+    actors,
     sign_in_failures,
     users,
 )

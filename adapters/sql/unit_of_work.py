@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import QueuePool
 
+from adapters.sql.api_keys import SqlApiKeyRepository
 from adapters.sql.availability import DATABASE_UNAVAILABLE, is_database_unavailable, unavailable_database_as_503
 from adapters.sql.customer_history import SqlCustomerHistory
 from adapters.sql.customers import SqlCustomerRepository
@@ -83,6 +84,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.customer_history = SqlCustomerHistory(connection)
         self.sign_in_sessions = SqlSignInSessionRepository(connection)
         self.webhooks = SqlWebhookRepository(connection)
+        self.api_keys = SqlApiKeyRepository(connection)
         return self
 
     async def _leave(self, error: BaseException | None) -> None:

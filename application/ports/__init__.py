@@ -1,6 +1,7 @@
 """What the use cases need from the outside world, one module per concern. Adapters implement these.
 
-- ``persistence``: the repositories and the unit of work that holds them in one transaction;
+- ``persistence``: the repositories and the unit of work that holds them in one transaction (with
+  ``sign_in_sessions``, ``webhooks`` and ``api_keys``, the repositories of their own concern);
 - ``security``: who is behind a request, password hashes, our own access tokens;
 - ``identity_providers``: the OpenID Connect providers users may sign in with;
 - ``photos``: where photo objects are stored and how uploads are made safe to show;
@@ -19,13 +20,13 @@ from application.ports.persistence import (
     CustomerListQuery,
     CustomerRepository,
     CustomerSortField,
-    SignInSessionRepository,
     UnitOfWork,
     UnitOfWorkFactory,
     UserListQuery,
     UserRepository,
 )
 from application.ports.security import AccessClaims, AccessTokens, ActorLookup, IssuedToken, PasswordHasher
+from application.ports.sign_in_sessions import SignInSessionRepository
 from application.ports.system import Clock, IdGenerator
 from application.ports.throttle import SignInThrottle
 

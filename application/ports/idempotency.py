@@ -44,3 +44,16 @@ class IdempotencyRecords(ABC):
     @abstractmethod
     async def sweep(self, expired_before: datetime) -> int:
         """Delete records made before ``expired_before``; how many."""
+
+
+class AnswerSeal(ABC):
+    """Keeps stored answers unreadable to whoever reads the database or its backups: an answer may hold a secret
+    shown only once (a new API key, a webhook's signing secret) and personal data."""
+
+    @abstractmethod
+    def seal(self, body: bytes, record: str) -> bytes:
+        """``body`` encrypted and bound to ``record`` (the caller and key), so that it opens for that record only."""
+
+    @abstractmethod
+    def open(self, sealed: bytes, record: str) -> bytes | None:
+        """The body, or None when it cannot be opened (sealed with another secret, or for another record)."""

@@ -10,10 +10,11 @@ from types import TracebackType
 from typing import Any, Literal, Self
 from uuid import UUID
 
+from application.ports.api_keys import ApiKeyRepository
+from application.ports.sign_in_sessions import SignInSessionRepository
 from application.ports.webhooks import WebhookRepository
 from domain.customer_history import CustomerChange
 from domain.customers import Customer, TrashedCustomer
-from domain.sign_in import RefreshToken, SignInSession
 from domain.users import User, UserRef
 from domain.values import CustomerId
 
@@ -164,31 +165,6 @@ class CustomerHistory(ABC):
         """
 
 
-class SignInSessionRepository(ABC):
-    @abstractmethod
-    async def add(self, session: SignInSession) -> None: ...
-
-    @abstractmethod
-    async def get(self, session_id: UUID) -> SignInSession | None: ...
-
-    @abstractmethod
-    async def add_refresh_token(self, token: RefreshToken) -> None: ...
-
-    @abstractmethod
-    async def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
-        """Find and lock the token, so that two refreshes with it cannot both succeed."""
-
-    @abstractmethod
-    async def mark_rotated(self, token_hash: str, at: datetime) -> None: ...
-
-    @abstractmethod
-    async def revoke(self, session_id: UUID, at: datetime) -> None: ...
-
-    @abstractmethod
-    async def revoke_all_of_user(self, user_id: UUID, at: datetime, *, keep: UUID | None = None) -> None:
-        """End every active session of the user, except ``keep``."""
-
-
 class UnitOfWork(ABC):
     """One transaction over the repositories. Leaving the block without ``commit`` rolls back."""
 
@@ -197,6 +173,7 @@ class UnitOfWork(ABC):
     customer_history: CustomerHistory
     sign_in_sessions: SignInSessionRepository
     webhooks: WebhookRepository
+    api_keys: ApiKeyRepository
 
     @abstractmethod
     async def __aenter__(self) -> Self: ...

@@ -11,8 +11,8 @@ from domain.sign_in import Actor
 
 
 class ActorLookup(ABC):
-    """Finds who is behind an access token on every request: kept apart from the unit of work so
-    that it can be answered from a cache.
+    """Finds who is behind an access token or an API key on every request: kept apart from the unit
+    of work so that it can be answered from a cache.
 
     The use cases that change who may do what call ``forget_user`` or ``forget_session`` right after their
     commit, so that the process that made a change reads its own write on the very next request; other
@@ -23,6 +23,14 @@ class ActorLookup(ABC):
         """The actor if the session is active and its user active, else None."""
 
     @abstractmethod
+    async def find_api_key(self, key_hash: str, now: datetime) -> Actor | None:
+        """The API key's actor if a key with this hash exists, is not deleted and has not expired, else None."""
+
+    @abstractmethod
+    async def record_api_key_use(self, key_id: UUID, at: datetime) -> None:
+        """Move the key's ``last_used_at`` forward to ``at`` (never back)."""
+
+    @abstractmethod
     def forget_user(self, user_id: UUID) -> None:
         """Called right after a commit that changed the user's admin status, name, password, e-mail or
         existence: answers kept for any of their sessions must not be given again."""
@@ -30,6 +38,10 @@ class ActorLookup(ABC):
     @abstractmethod
     def forget_session(self, session_id: UUID) -> None:
         """Called right after a commit that ended the session: an answer kept for it must not be given again."""
+
+    @abstractmethod
+    def forget_api_key(self, key_id: UUID) -> None:
+        """Called right after a commit that deleted the key: an answer kept for it must not be given again."""
 
 
 class PasswordHasher(ABC):

@@ -10,8 +10,9 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from adapters.sql.actor_cache import ActorCache, CachedActorLookup
+from adapters.sql.actor_cache import ActorCache
 from adapters.sql.auth_change_listener import listener_dsn
+from adapters.sql.cached_actor_lookup import CachedActorLookup
 from domain.sign_in import Actor
 
 NOW = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
@@ -22,6 +23,9 @@ class FakeDatabase:
     """The inner lookup: sessions by id, each with its actor and expiry; ``calls`` counts the queries."""
 
     sessions: dict[UUID, tuple[Actor, datetime]] = field(default_factory=dict)
+    # API keys by hash, each with its actor and expiry.
+    api_keys: dict[str, tuple[Actor, datetime]] = field(default_factory=dict)
+    uses: list[tuple[UUID, datetime]] = field(default_factory=list)
     calls: int = 0
     # When set, each query waits for it: lets a test change things while a query is in flight.
     gate: asyncio.Event | None = None
@@ -41,6 +45,20 @@ class FakeDatabase:
         if found is None or found[0].user_id != user_id or now >= found[1]:
             return None
         return found
+
+    def make_api_key(self, key_hash: str, *, ends: datetime = NOW + timedelta(days=1)) -> Actor:
+        key_id = uuid4()
+        actor = Actor(key_id, "Shop sync", is_admin=False, session_id=key_id, api_key_scopes=frozenset())
+        self.api_keys[key_hash] = (actor, ends)
+        return actor
+
+    async def find_api_key_with_expiry(self, key_hash: str, now: datetime) -> tuple[Actor, datetime] | None:
+        self.calls += 1
+        found = self.api_keys.get(key_hash)
+        return None if found is None or now >= found[1] else found
+
+    async def record_api_key_use(self, key_id: UUID, at: datetime) -> None:
+        self.uses.append((key_id, at))
 
 
 class FakeMonotonic:

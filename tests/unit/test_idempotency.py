@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from adapters.memory.idempotency import InMemoryIdempotencyRecords
-from application.idempotency import IdempotentRequests, fingerprint
+from adapters.security.answer_seal import AesGcmAnswerSeal
+from application.idempotency import KEEP_FOR, IdempotentRequests, fingerprint
 from application.ports.idempotency import StoredAnswer
 from domain.errors import Conflict, InvalidInput, MalformedRequest
 from tests.support.clock import ManualClock
@@ -15,8 +16,9 @@ from tests.support.clock import ManualClock
 ANSWER = StoredAnswer(201, {"location": "/x/1"}, b"{}")
 
 
-def _requests(wait_seconds: float = 0.3) -> IdempotentRequests:
-    return IdempotentRequests(InMemoryIdempotencyRecords(), ManualClock(), wait_seconds=wait_seconds)
+def _requests(wait_seconds: float = 0.3, records: InMemoryIdempotencyRecords | None = None) -> IdempotentRequests:
+    records = records if records is not None else InMemoryIdempotencyRecords()
+    return IdempotentRequests(records, ManualClock(), AesGcmAnswerSeal(b"s3cret"), wait_seconds=wait_seconds)
 
 
 async def test_the_same_request_gets_the_first_answer_again() -> None:
@@ -80,3 +82,37 @@ async def test_keys_must_be_1_to_255_printable_ascii_characters(key: str) -> Non
 
     with pytest.raises(MalformedRequest):
         await _requests().run("u", key, "fp", produce)
+
+
+async def test_the_stored_answer_is_sealed_and_opens_for_its_own_record_only() -> None:
+    records = InMemoryIdempotencyRecords()
+    requests = _requests(records=records)
+    secret_answer = StoredAnswer(201, {}, b'{"key": "crm_very-secret"}')
+
+    async def produce() -> StoredAnswer:
+        return secret_answer
+
+    await requests.run("u", "k", "fp", produce)
+    record = await records.claim("u", "k", "fp", ManualClock().now(), ManualClock().now() - KEEP_FOR)
+    assert record is not None
+    assert record.answer is not None
+    assert b"crm_very-secret" not in record.answer.body
+    seal = AesGcmAnswerSeal(b"s3cret")
+    assert seal.open(record.answer.body, "u\nk") == secret_answer.body
+    assert seal.open(record.answer.body, "u\nother") is None
+    assert AesGcmAnswerSeal(b"another secret").open(record.answer.body, "u\nk") is None
+
+
+async def test_an_answer_sealed_with_an_old_secret_is_refused_not_made_again() -> None:
+    records = InMemoryIdempotencyRecords()
+    calls: list[int] = []
+
+    async def produce() -> StoredAnswer:
+        calls.append(1)
+        return ANSWER
+
+    await _requests(records=records).run("u", "k", "fp", produce)
+    after_rotation = IdempotentRequests(records, ManualClock(), AesGcmAnswerSeal(b"rotated"), wait_seconds=0.3)
+    with pytest.raises(Conflict, match="no longer be read"):
+        await after_rotation.run("u", "k", "fp", produce)
+    assert calls == [1]

@@ -29,6 +29,8 @@ OUR_TABLES = {
     "webhook_deliveries",
     "webhook_attempts",
     "idempotency_records",
+    "actors",
+    "api_keys",
 }
 
 

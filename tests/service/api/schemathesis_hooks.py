@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import schemathesis
@@ -44,6 +45,13 @@ def _weak_password(value: object) -> bool:
     return False
 
 
+def _in_the_past(value: object) -> bool:
+    try:
+        return isinstance(value, str) and datetime.fromisoformat(value) <= datetime.now(UTC)
+    except ValueError:
+        return False
+
+
 def _unlisted_character(body: dict[str, Any], field: str) -> bool:
     # Format, private-use and unassigned code points outside the document's list (docs/api.md).
     value = body.get(field)
@@ -72,6 +80,8 @@ def _explained(case: Any, body: dict[str, Any], error: dict[str, Any]) -> str | 
         return "common-password"
     if field == "current_password" and message == "is not your current password":
         return "not-the-current-password"
+    if field == "expires_at" and message == "must be in the future" and _in_the_past(body.get(field)):
+        return "past-expiry"
     return None
 
 

@@ -77,7 +77,10 @@ def test_openapi_document_describes_the_contract(client: httpx.Client) -> None:
     scheme = document["components"]["securitySchemes"]["BearerAuth"]
     assert scheme["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
     customers = paths["/api/v1/customers"]["get"]
-    assert customers["security"] == [{"BearerAuth": []}]
+    # Customers take a signed-in user's token or an API key; users take only the former.
+    assert customers["security"] == [{"BearerAuth": []}, {"ApiKey": []}]
+    assert paths["/api/v1/users"]["get"]["security"] == [{"BearerAuth": []}]
+    assert document["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
     assert {"400", "401", "422"} <= set(customers["responses"])
     assert {parameter["name"] for parameter in customers["parameters"]} >= {"limit", "cursor", "q", "sort"}
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.actor_cache import CachedActorLookup
+from adapters.sql.cached_actor_lookup import CachedActorLookup
 from application.sign_in import TokenPair
 from application.users import NewUser, UserChanges
 from crm.container import Application, build_container
