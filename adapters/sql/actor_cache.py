@@ -100,12 +100,13 @@ class ActorCache:
         """Whether answers may come from memory: the listener is connected and was heard from lately."""
         return self._listening and self._monotonic() < self._alive_until
 
-    def get(self, session_id: UUID, user_id: UUID, now: datetime) -> Actor | None:
-        """The cached actor, or None when the database must be asked."""
+    def get(self, session_id: UUID, user_id: UUID, now: datetime, *, key_hash: str | None = None) -> Actor | None:
+        """The cached actor, or None when the database must be asked. A session's entry answers only a lookup
+        without ``key_hash``, an API key's only the lookup with its own."""
         if not self.answering:
             return None
         entry = self._entries.get(session_id)
-        if entry is None:
+        if entry is None or entry.key_hash != key_hash:
             return None
         if (
             entry.actor.user_id != user_id
@@ -122,7 +123,7 @@ class ActorCache:
         key_id = self._api_key_ids.get(key_hash)
         if key_id is None:
             return None
-        return self.get(key_id, key_id, now)
+        return self.get(key_id, key_id, now, key_hash=key_hash)
 
     def put(self, actor: Actor, expires_at: datetime, generation: int, *, key_hash: str | None = None) -> None:
         """Keep what the database answered, unless something changed since ``generation`` was read."""

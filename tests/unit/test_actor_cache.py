@@ -362,3 +362,58 @@ async def test_forgetting_is_no_sign_that_the_listener_is_alive(
     lookup.forget_user(uuid4())
     ticks.now += 2  # 16 s since the listener was last heard from, liveness is 15 s
     assert not cache.answering
+
+
+async def test_an_api_key_is_answered_from_memory_by_its_hash_only(
+    lookup: CachedActorLookup, database: FakeDatabase
+) -> None:
+    connected(lookup)
+    key = database.make_api_key("hash-1")
+    assert await lookup.find_api_key("hash-1", NOW) == key
+    assert await lookup.find_api_key("hash-1", NOW) == key
+    assert database.calls == 1
+    assert await lookup.find_api_key("hash-2", NOW) is None
+    assert database.calls == 2
+    # Its entry is no session: the session lookup by the key's id still asks the database.
+    assert await lookup.find(key.session_id, key.user_id, NOW) is None
+    assert database.calls == 3
+
+
+@pytest.mark.parametrize("how", ["notification", "forget"])
+async def test_a_deleted_api_key_is_forgotten_at_once(
+    lookup: CachedActorLookup, database: FakeDatabase, how: str
+) -> None:
+    cache = connected(lookup)
+    key = database.make_api_key("hash-1")
+    await lookup.find_api_key("hash-1", NOW)
+    del database.api_keys["hash-1"]
+    if how == "notification":
+        cache.invalidate(f"api_key:{key.user_id}")
+    else:
+        lookup.forget_api_key(key.user_id)
+    assert await lookup.find_api_key("hash-1", NOW) is None
+    assert len(cache) == 0
+
+
+async def test_an_api_key_entry_never_outlives_the_key(lookup: CachedActorLookup, database: FakeDatabase) -> None:
+    connected(lookup)
+    ends = NOW + timedelta(minutes=5)
+    key = database.make_api_key("hash-1", ends=ends)
+    assert await lookup.find_api_key("hash-1", NOW) == key
+    assert await lookup.find_api_key("hash-1", ends) is None
+    assert database.calls == 2
+
+
+async def test_clearing_the_cache_forgets_api_keys_too(lookup: CachedActorLookup, database: FakeDatabase) -> None:
+    cache = connected(lookup)
+    database.make_api_key("hash-1")
+    await lookup.find_api_key("hash-1", NOW)
+    cache.invalidate("all")
+    await lookup.find_api_key("hash-1", NOW)
+    assert database.calls == 2
+
+
+async def test_the_use_of_a_key_goes_to_the_database(lookup: CachedActorLookup, database: FakeDatabase) -> None:
+    key_id = uuid4()
+    await lookup.record_api_key_use(key_id, NOW)
+    assert database.uses == [(key_id, NOW)]
