@@ -80,7 +80,7 @@ async def test_a_deleted_key_is_neither_got_nor_listed_nor_deleted_twice(backend
 
 async def test_a_rolled_back_key_does_not_exist(backend: Backend) -> None:
     admin = await _admin(backend)
-    key, secret = make_key(admin)
+    key, _ = make_key(admin)
     async with backend.uow() as uow:
         await uow.api_keys.add(key)
     async with backend.uow.for_reading() as uow:

@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, pool, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.sql.migrate import alembic_config, downgrade, upgrade
@@ -129,3 +130,57 @@ async def test_upgrading_a_database_at_head_changes_nothing(scratch_database: Sc
     before = await _on(url, _catalogue)
     await upgrade(url, "head")
     assert await _on(url, _catalogue) == before
+
+
+async def test_0006_makes_every_user_an_actor_and_keeps_names_current(scratch_database: ScratchDatabase) -> None:
+    url = await scratch_database()
+    await upgrade(url, "0005")
+
+    def seed(connection: Connection) -> None:
+        connection.execute(
+            text(
+                "INSERT INTO users (id, email, email_key, name, is_admin, created_at, updated_at, version)"
+                " VALUES ('00000000-0000-4000-8000-000000000001', 'ada@example.com', 'ada@example.com', 'Ada',"
+                " true, now(), now(), 1)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO customers (id, name, surname, name_key, surname_key, search_text, created_at,"
+                " created_by, updated_at, updated_by, version) VALUES ('C-1', 'Bo', 'Bo', 'bo', 'bo', 'bo', now(),"
+                " '00000000-0000-4000-8000-000000000001', now(), '00000000-0000-4000-8000-000000000001', 1)"
+            )
+        )
+
+    await _on(url, seed)
+    await upgrade(url, "0006")
+
+    def actors(connection: Connection) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in connection.execute(text("SELECT id::text, name FROM actors ORDER BY name"))]
+
+    assert await _on(url, actors) == [("00000000-0000-4000-8000-000000000001", "Ada")]
+
+    def rename_and_add_a_key(connection: Connection) -> None:
+        connection.execute(text("UPDATE users SET name = 'Ada L.'"))
+        connection.execute(
+            text(
+                "INSERT INTO api_keys (id, name, scopes, prefix, key_hash, created_at, created_by) VALUES"
+                " ('00000000-0000-4000-8000-000000000002', 'Shop sync', ARRAY['customers:read'], 'crm_x', 'h',"
+                " now(), '00000000-0000-4000-8000-000000000001')"
+            )
+        )
+
+    await _on(url, rename_and_add_a_key)
+    assert await _on(url, actors) == [
+        ("00000000-0000-4000-8000-000000000001", "Ada L."),
+        ("00000000-0000-4000-8000-000000000002", "Shop sync"),
+    ]
+
+    def write_as_nobody(connection: Connection) -> None:
+        connection.execute(text("UPDATE customers SET updated_by = '00000000-0000-4000-8000-00000000dead'"))
+
+    with pytest.raises(IntegrityError):
+        await _on(url, write_as_nobody)
+    # Nothing names the key yet, so the way back is open.
+    await downgrade(url, "0005")
+    assert "actors" not in await _on(url, _tables)

@@ -8,7 +8,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
@@ -110,6 +110,34 @@ async def test_a_session_revocation_and_deletion_are_announced(
     await _run(clean_database, "UPDATE sign_in_sessions SET revoked_at = now() WHERE id = :id", id=session_id)
     await _run(clean_database, "DELETE FROM sign_in_sessions WHERE id = :id", id=session_id)
     assert await announcements.settled() == [f"session:{session_id}", f"session:{session_id}"]
+
+
+@pytest.mark.parametrize(
+    ("change", "announced"),
+    [
+        ("deleted_at = now()", True),
+        ("expires_at = now()", True),
+        ("scopes = ARRAY['customers:write']", True),
+        ("name = 'Renamed'", True),
+        ("last_used_at = now()", False),
+    ],
+)
+@within(TEST_LIMIT)
+async def test_an_api_key_change_is_announced_when_it_matters(
+    clean_database: AsyncEngine, announcements: Announcements, change: str, announced: bool
+) -> None:
+    admin = make_user("ada@example.com", is_admin=True)
+    await _users_with_session(clean_database, admin)
+    key_id = uuid4()
+    await _run(
+        clean_database,
+        "INSERT INTO api_keys (id, name, scopes, prefix, key_hash, created_at, created_by)"
+        " VALUES (:id, 'Shop sync', ARRAY['customers:read'], 'crm_abcdefgh', 'hash', now(), :admin)",
+        id=key_id,
+        admin=admin.id,
+    )
+    await _run(clean_database, f"UPDATE api_keys SET {change} WHERE id = :id", id=key_id)
+    assert await announcements.settled() == ([f"api_key:{key_id}"] if announced else [])
 
 
 @within(TEST_LIMIT)

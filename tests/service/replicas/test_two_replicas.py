@@ -245,3 +245,22 @@ async def _revoke_without_triggers(engine: AsyncEngine, user_id: str) -> None:
             text("UPDATE sign_in_sessions SET revoked_at = now() WHERE user_id = :user_id AND revoked_at IS NULL"),
             {"user_id": user_id},
         )
+
+
+async def test_a_deleted_api_key_stops_on_the_other_replica_at_once(
+    replicas: tuple[Replica, Replica], listeners: Listeners, accounts: Accounts
+) -> None:
+    a, b = replicas
+    admin = sign_in(a, await accounts.create(admin=True))
+    made = a.client.post(
+        "/api/v1/api-keys", json={"name": "Shop sync", "scopes": ["customers:read"]}, headers=_bearer(admin)
+    )
+    assert_status(made, 201)
+    key = Session(made.json()["key"], "", made.json()["id"])
+    warm(b, key, "/api/v1/customers")
+
+    assert_status(a.client.delete(f"/api/v1/api-keys/{key.user_id}", headers=_bearer(admin)), 204)
+
+    response = soon(lambda: b.get("/api/v1/customers", key.access_token), 401)
+    assert_status(response, 401)
+    assert_status(a.get("/api/v1/customers", key.access_token), 401)
