@@ -10,6 +10,7 @@ from domain.customer_history import CustomerChange
 from domain.customers import Customer, CustomerDetails
 from domain.users import User
 from domain.values import CustomerId, PersonName
+from domain.webhooks import Webhook
 from tests.contract.builders import T0, Backend, make_user, save_users
 
 NOW = T0 + timedelta(hours=1)
@@ -150,3 +151,26 @@ async def test_what_a_key_writes_shows_its_name_even_after_it_is_deleted(backend
     assert (found.created_by, found.updated_by) == (key_ref, key_ref)
     assert found.created_by.name == "Web shop"
     assert [change.by for change in history] == [key_ref]
+
+
+async def test_the_event_of_a_keys_write_names_the_key(backend: Backend) -> None:
+    admin = await _admin(backend)
+    key, _ = make_key(admin, "Web shop", scopes=READ_WRITE)
+    await _save(backend, key)
+    async with backend.uow() as uow:
+        await uow.webhooks.add(
+            Webhook(
+                uuid4(), "https://hooks.example.com/crm", ("*",), None, True, "whsec_" + "A" * 44, T0, admin.ref, T0
+            )
+        )
+        await uow.commit()
+    actor = await backend.actors.find_api_key(key.key_hash, NOW)
+    assert actor is not None
+    customer = Customer.register(CustomerId("C-1"), CustomerDetails(PersonName("Ada"), PersonName("L")), actor.ref, NOW)
+    async with backend.uow() as uow:
+        await uow.customers.add_with_history(customer, CustomerChange.created(customer))
+        await uow.commit()
+    async with backend.queue.claim(10, NOW) as claimed:
+        [delivery] = claimed.deliveries
+    by_key = {"id": str(key.id), "name": "Web shop"}
+    assert (delivery.event.data["created_by"], delivery.event.data["updated_by"]) == (by_key, by_key)

@@ -79,3 +79,18 @@ def test_users_and_customers_work_end_to_end(admin: SignedIn, client: httpx.Clie
     assert password_grant(client, "mem-clerk@example.com").status_code == 400
     assert admin.get("/api/v1/customers/M-1").json()["created_by"]["name"] == "Mem"
     assert admin.delete("/api/v1/customers/M-1").status_code == 204
+
+
+def test_api_keys_work_in_memory_too(admin: SignedIn, client: httpx.Client) -> None:
+    made = admin.post("/api/v1/api-keys", json={"name": "Mem sync", "scopes": ["customers:write"]})
+    assert made.status_code == 201, made.text
+    script = {"Authorization": f"Bearer {made.json()['key']}"}
+    created = client.post("/api/v1/customers", json={"id": "K-1", "name": "Kay", "surname": "Mem"}, headers=script)
+    assert created.status_code == 201, created.text
+    assert created.json()["created_by"]["name"] == "Mem sync"
+    refused = assert_problem(client.get("/api/v1/customers/K-1", headers=script), 403)
+    assert refused["type"].endswith("insufficient-scope")
+    assert admin.delete(f"/api/v1/api-keys/{made.json()['id']}").status_code == 204
+    assert_problem(
+        client.post("/api/v1/customers", json={"id": "K-2", "name": "K", "surname": "M"}, headers=script), 401
+    )
