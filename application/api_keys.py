@@ -6,10 +6,9 @@ every replica: the use case forgets it here, and the database announces it to th
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from application.authorization import require_admin
@@ -21,9 +20,9 @@ from application.validation import Problems
 from domain.api_keys import ApiKey, ApiKeyScope, new_key_secret
 from domain.errors import MalformedRequest, NotFound
 from domain.sign_in import Actor
+from domain.values import PersonName
 
 API_KEY_NOT_FOUND = "No such API key."
-MAX_NAME_LENGTH = 100
 _ADMINS_ONLY = "Only admins may manage API keys."
 
 
@@ -43,14 +42,8 @@ class IssuedApiKey:
 
 
 def _parse_name(name: str, problems: Problems) -> str:
-    name = name.strip()
-    if not name:
-        problems.add("name", "must not be empty")
-    elif len(name) > MAX_NAME_LENGTH:
-        problems.add("name", f"must be at most {MAX_NAME_LENGTH} characters")
-    elif any(unicodedata.category(char).startswith("C") for char in name):
-        problems.add("name", "must not contain control characters")
-    return name
+    # A key is named like a person: it appears where a person's name would, as created_by and updated_by.
+    return str(problems.run(lambda: PersonName(name)) or "")
 
 
 def _parse_scopes(scopes: Sequence[str], problems: Problems) -> frozenset[ApiKeyScope]:
@@ -64,9 +57,12 @@ def _parse_scopes(scopes: Sequence[str], problems: Problems) -> frozenset[ApiKey
 
 
 def _parse_expiry(expires_at: datetime | None, now: datetime, problems: Problems) -> datetime | None:
-    if expires_at is not None and expires_at <= now:
+    if expires_at is None:
+        return None
+    if expires_at <= now:
         problems.add("expires_at", "must be in the future")
-    return expires_at
+    # Shown in UTC, as every time the service gives.
+    return expires_at.astimezone(UTC)
 
 
 def _parse_key_id(value: str) -> UUID:

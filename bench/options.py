@@ -97,6 +97,8 @@ def endpoints(deep_rows: int) -> tuple[list[Endpoint], list[Endpoint], Endpoint]
     rows = f"{deep_rows:,}"
     base = [
         Endpoint("get", "GET /customers/{id}, random of 10,000", 0.55),
+        # Issue 11: the same read with an API key instead of an access token (the key's cached look-up).
+        Endpoint("get_api_key", "GET /customers/{id} with an API key", with_references=False),
         Endpoint("list", "GET /customers?limit=20, first page of 10,000", 0.6),
         Endpoint("search", "GET /customers?q=..., 10,000 rows", 0.5),
         Endpoint("create", "POST /customers (reference: the same work)", 0.6),

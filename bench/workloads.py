@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import asyncpg
+import httpx
 
 from bench import database, pool_check, seed
 from bench.harness import Bench, Session, WorkloadOf
@@ -58,6 +59,11 @@ def measure_all(
     for path in (reads[0], first_page[0], searches[0]):
         bench.check_parity(path, bearer)
     bench.measure(by_key["get"], paths(reads))
+    if options.wants("get_api_key"):
+        api_key = _api_key(bench, session)
+        bench.measure(
+            by_key["get_api_key"], lambda app, run: Workload("paths", reads, api_key, connections=connections)
+        )
     bench.measure(by_key["list"], paths(first_page))
     bench.measure(by_key["search"], paths(searches))
     tag = secrets.token_hex(3)
@@ -87,6 +93,19 @@ def measure_all(
     form = urlencode({"grant_type": "password", "username": user.email, "password": user.password})
     bench.measure(token, lambda app, run: Workload("token", form=form, connections=4, timeout_seconds=60))
     return sweep
+
+
+def _api_key(bench: Bench, session: Session) -> str:
+    """A read-only API key, made through the service as an admin would."""
+    response = httpx.post(
+        bench.servers[SERVICE].base_url + "/api/v1/api-keys",
+        json={"name": "Benchmark", "scopes": ["customers:read"]},
+        headers={"Authorization": f"Bearer {session.bearer()}"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    key: str = response.json()["key"]
+    return key
 
 
 def _pool_check(

@@ -8,8 +8,9 @@ from uuid import UUID
 
 from msgspec import Meta, Struct
 
-from adapters.http.schemas import Strict, UserRefOut
-from application.api_keys import MAX_NAME_LENGTH, IssuedApiKey
+from adapters.http import field_rules as rules
+from adapters.http.schemas import Strict, UserRefOut, documented
+from application.api_keys import IssuedApiKey
 from domain.api_keys import ApiKey, ApiKeyScope
 
 ScopeName = Annotated[str, Meta(description="customers:read or customers:write.")]
@@ -25,8 +26,11 @@ ScopeList = Annotated[
 ]
 KeyName = Annotated[
     str,
-    Meta(
-        min_length=1, max_length=MAX_NAME_LENGTH, description="Shown as created_by/updated_by of what the key writes."
+    documented(
+        1024,
+        rules.PERSON_NAME,
+        "1-100 characters once trimmed, no control characters; shown as created_by/updated_by of what the key writes.",
+        "Web shop sync",
     ),
 ]
 # A time zone is required: "2027-01-01T00:00:00" alone would mean a different instant on every machine.

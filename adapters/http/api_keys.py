@@ -19,8 +19,6 @@ from application.api_keys import CreateApiKey, DeleteApiKey, ListApiKeys, NewApi
 from application.idempotency import IdempotentRequests
 from domain.sign_in import Actor
 
-NO_STORE = {"Cache-Control": "no-store"}
-
 
 class ApiKeysController(Controller):
     path = "/api/v1/api-keys"
@@ -46,8 +44,8 @@ class ApiKeysController(Controller):
             return Response(
                 ApiKeyWithSecret.issued(issued),
                 status_code=HTTP_201_CREATED,
-                # The key is a password: no cache may keep the answer.
-                headers={"Location": f"{self.path}/{issued.api_key.id}", **NO_STORE},
+                # Like every answer under /api/, this one carries Cache-Control: no-store (response_headers.py).
+                headers={"Location": f"{self.path}/{issued.api_key.id}"},
             )
 
         return await answer_once(request, actor, idempotency_key, idempotent_requests, create)

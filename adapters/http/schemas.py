@@ -19,7 +19,7 @@ from domain.users import User, UserRef
 # those rules as precisely as JSON Schema can (field_rules.py).
 
 
-def _documented(decode_limit: int, rule: dict[str, object], description: str, *examples: str) -> Meta:
+def documented(decode_limit: int, rule: dict[str, object], description: str, *examples: str) -> Meta:
     """A decoder bound plus what the OpenAPI document says about the field (see field_rules)."""
     return Meta(
         max_length=decode_limit, description=description, examples=list(examples), extra_json_schema={"extra": rule}
@@ -28,27 +28,27 @@ def _documented(decode_limit: int, rule: dict[str, object], description: str, *e
 
 CustomerIdText = Annotated[
     str,
-    _documented(
+    documented(
         1024, rules.CUSTOMER_ID, "The shop's own id: 1-64 of A-Z a-z 0-9 . _ -, first a letter or digit.", "C-0001"
     ),
 ]
 NameText = Annotated[
-    str, _documented(1024, rules.PERSON_NAME, "1-100 characters once trimmed, no control characters.", "Ada")
+    str, documented(1024, rules.PERSON_NAME, "1-100 characters once trimmed, no control characters.", "Ada")
 ]
 SurnameText = Annotated[
     str,
-    _documented(1024, rules.PERSON_NAME, "1-100 characters once trimmed, no control characters.", "Lovelace"),
+    documented(1024, rules.PERSON_NAME, "1-100 characters once trimmed, no control characters.", "Lovelace"),
 ]
 EmailText = Annotated[
-    str, _documented(1024, rules.EMAIL, "An e-mail address, at most 254 characters.", "ada.lovelace@example.com")
+    str, documented(1024, rules.EMAIL, "An e-mail address, at most 254 characters.", "ada.lovelace@example.com")
 ]
 PhoneText = Annotated[
     str,
-    _documented(1024, rules.PHONE, "Digits, spaces and + ( ) . - /, optionally an extension.", "+44 20 7946 0958"),
+    documented(1024, rules.PHONE, "Digits, spaces and + ( ) . - /, optionally an extension.", "+44 20 7946 0958"),
 ]
 NotesText = Annotated[
     str,
-    _documented(
+    documented(
         20_000,
         rules.NOTES,
         "Free text, at most 10,000 characters; line breaks allowed.",
@@ -57,7 +57,7 @@ NotesText = Annotated[
 ]
 NewPasswordText = Annotated[
     str,
-    _documented(
+    documented(
         4096,
         rules.PASSWORD,
         "12-1024 characters, and not a commonly used password.",
@@ -65,10 +65,10 @@ NewPasswordText = Annotated[
     ),
 ]
 UserEmailText = Annotated[
-    str, _documented(1024, rules.EMAIL, "The sign-in e-mail address, unique among users.", "grace.hopper@example.com")
+    str, documented(1024, rules.EMAIL, "The sign-in e-mail address, unique among users.", "grace.hopper@example.com")
 ]
 UserNameText = Annotated[
-    str, _documented(1024, rules.PERSON_NAME, "The name shown in the CRM, 1-100 characters.", "Grace Hopper")
+    str, documented(1024, rules.PERSON_NAME, "The name shown in the CRM, 1-100 characters.", "Grace Hopper")
 ]
 
 
@@ -86,7 +86,8 @@ class UserRefOut(Struct):
 
     @classmethod
     def of(cls, ref: UserRef) -> UserRefOut:
-        return cls(ref.id, ref.name)
+        # str(): an in-memory reference may carry the PersonName itself, which JSON encoders do not know.
+        return cls(ref.id, str(ref.name))
 
 
 class CustomerOut(Struct):

@@ -58,6 +58,12 @@ async def test_an_admin_makes_a_key_and_sees_it_only_once(admin: SignedIn) -> No
     assert {name: item[name] for name in item} == {name: made[name] for name in item}
 
 
+async def test_the_expiry_is_kept_and_shown_in_utc(admin: SignedIn) -> None:
+    made = make_key(admin, expires_at="2999-06-01T14:00:00+02:00")
+    assert made["expires_at"] == "2999-06-01T12:00:00Z"
+    assert admin.get(KEYS).json()["items"][0]["expires_at"] == "2999-06-01T12:00:00Z"
+
+
 async def test_the_key_is_stored_nowhere_in_the_clear(admin: SignedIn, clean_database: AsyncEngine) -> None:
     made = admin.post(KEYS, json={"name": "Sync", "scopes": READ_WRITE}, headers={"Idempotency-Key": "k-1"})
     assert made.status_code == 201, made.text
@@ -176,6 +182,8 @@ async def test_only_admins_manage_keys(admin: SignedIn, clerk: SignedIn) -> None
         ({"name": "Sync", "scopes": []}, 422, "scopes"),
         ({"name": "", "scopes": READ_WRITE}, 422, "name"),
         ({"name": "   ", "scopes": READ_WRITE}, 422, "name"),
+        ({"name": "Tab\tname", "scopes": READ_WRITE}, 422, "name"),
+        ({"name": "x" * 101, "scopes": READ_WRITE}, 422, "name"),
         ({"name": "Sync", "scopes": READ_WRITE, "expires_at": "2000-01-01T00:00:00Z"}, 422, "expires_at"),
         # Without a time zone the instant is unknown.
         ({"name": "Sync", "scopes": READ_WRITE, "expires_at": "2999-01-01T00:00:00"}, 422, "expires_at"),

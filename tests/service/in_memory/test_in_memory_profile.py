@@ -82,8 +82,12 @@ def test_users_and_customers_work_end_to_end(admin: SignedIn, client: httpx.Clie
 
 
 def test_api_keys_work_in_memory_too(admin: SignedIn, client: httpx.Client) -> None:
-    made = admin.post("/api/v1/api-keys", json={"name": "Mem sync", "scopes": ["customers:write"]})
+    once = {"Idempotency-Key": "mem-key-1"}
+    made = admin.post("/api/v1/api-keys", json={"name": "Mem sync", "scopes": ["customers:write"]}, headers=once)
     assert made.status_code == 201, made.text
+    again = admin.post("/api/v1/api-keys", json={"name": "Mem sync", "scopes": ["customers:write"]}, headers=once)
+    assert (again.status_code, again.json()) == (201, made.json())
+    assert again.headers["idempotent-replayed"] == "true"
     script = {"Authorization": f"Bearer {made.json()['key']}"}
     created = client.post("/api/v1/customers", json={"id": "K-1", "name": "Kay", "surname": "Mem"}, headers=script)
     assert created.status_code == 201, created.text
