@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from application.authorization import require_admin
-from application.pagination import Page, check_limit, decode_cursor, page_of
+from application.pagination import Page, check_limit, decode_time_and_id, time_and_id_page
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import ActorLookup
 from application.ports.system import Clock, IdGenerator
 from application.validation import Problems
 from domain.api_keys import ApiKey, ApiKeyScope, new_key_secret
-from domain.errors import MalformedRequest, NotFound
+from domain.errors import NotFound
 from domain.sign_in import Actor
 from domain.values import PersonName
 
@@ -108,16 +108,10 @@ class ListApiKeys:
     async def execute(self, actor: Actor, *, limit: int, cursor: str | None = None) -> Page[ApiKey]:
         require_admin(actor, _ADMINS_ONLY)
         check_limit(limit)
-        after = None
-        if cursor is not None:
-            at, key_id = decode_cursor(cursor, 2)
-            try:
-                after = (datetime.fromisoformat(at), UUID(key_id))
-            except ValueError as error:
-                raise MalformedRequest("The cursor is not valid.") from error
+        after = decode_time_and_id(cursor)
         async with self._uow.for_reading() as uow:
             keys = await uow.api_keys.list(limit + 1, after)
-        return page_of(keys, limit, lambda last: (last.created_at.isoformat(), str(last.id)))
+        return time_and_id_page(keys, limit, lambda last: (last.created_at, last.id))
 
 
 class DeleteApiKey:

@@ -7,7 +7,9 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from domain.errors import InvalidInput, MalformedRequest
 
@@ -56,3 +58,19 @@ def check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput.single("limit", f"must be between 1 and {MAX_LIMIT}")
     return limit
+
+
+def decode_time_and_id(cursor: str | None) -> tuple[datetime, UUID] | None:
+    """The position in a cursor of a list ordered by creation time, then id (webhooks, API keys)."""
+    if cursor is None:
+        return None
+    at, item_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(at), UUID(item_id)
+    except ValueError as error:
+        raise MalformedRequest("The cursor is not valid.") from error
+
+
+def time_and_id_page(items: list[T], limit: int, position: Callable[[T], tuple[datetime, UUID]]) -> Page[T]:
+    """``page_of`` for those lists: the cursor holds the last item's creation time and id."""
+    return page_of(items, limit, lambda last: (position(last)[0].isoformat(), str(position(last)[1])))

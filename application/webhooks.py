@@ -9,17 +9,16 @@ import base64
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from application.authorization import require_admin
-from application.pagination import Page, check_limit, decode_cursor, page_of
+from application.pagination import Page, check_limit, decode_time_and_id, time_and_id_page
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.system import Clock, IdGenerator
 from application.ports.webhooks import WebhookSender
 from application.validation import Problems
-from domain.errors import InvalidInput, MalformedRequest, NotFound
+from domain.errors import InvalidInput, NotFound
 from domain.sign_in import Actor
 from domain.webhooks import ALL_EVENTS, EVENT_TYPES, Webhook
 
@@ -112,16 +111,10 @@ class ListWebhooks:
     async def execute(self, actor: Actor, *, limit: int, cursor: str | None = None) -> Page[Webhook]:
         require_admin(actor)
         check_limit(limit)
-        after = None
-        if cursor is not None:
-            at, webhook_id = decode_cursor(cursor, 2)
-            try:
-                after = (datetime.fromisoformat(at), UUID(webhook_id))
-            except ValueError as error:
-                raise MalformedRequest("The cursor is not valid.") from error
+        after = decode_time_and_id(cursor)
         async with self._uow.for_reading() as uow:
             webhooks = await uow.webhooks.list_webhooks(limit + 1, after)
-        return page_of(webhooks, limit, lambda last: (last.created_at.isoformat(), str(last.id)))
+        return time_and_id_page(webhooks, limit, lambda last: (last.created_at, last.id))
 
 
 class GetWebhook:

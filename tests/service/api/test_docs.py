@@ -85,7 +85,9 @@ def test_a_frontend_developer_signs_in_creates_a_customer_and_uploads_a_photo(do
             page.locator("button.authorize").first.click()
             page.fill("#oauth_username", ADMIN_EMAIL)
             page.fill("#oauth_password", ADMIN_PASSWORD)
-            page.locator(".auth-container button.authorize").click()
+            # The dialog lists both schemes (the password flow and API keys): authorize the password flow's.
+            password_flow = page.locator(".auth-container", has=page.locator("#oauth_username"))
+            password_flow.locator("button.authorize").click()
             expect(page.get_by_role("heading", name="Authorized")).to_be_visible()
             page.get_by_role("button", name="Close").first.click()
 
