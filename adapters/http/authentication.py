@@ -38,9 +38,10 @@ def actor_dependency(authenticate: Callable[[], Authenticate]) -> Provide:
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated("Send the access token as 'Authorization: Bearer <token>'.")
         actor = await authenticate().execute(token.strip())
+        # Bound first, so that the access log names the key that was refused too.
+        bind_user(str(actor.user_id))
         if actor.is_api_key and not _takes_api_keys(request):
             raise InsufficientScope(NOT_FOR_API_KEYS)
-        bind_user(str(actor.user_id))
         return actor
 
     return Provide(provide_actor)
