@@ -54,6 +54,10 @@ class Actor:
     # None for a person, who may do what their role allows.
     api_key_scopes: frozenset[ApiKeyScope] | None = None
 
+    @classmethod
+    def of_api_key(cls, key_id: UUID, name: str, scopes: frozenset[ApiKeyScope]) -> Actor:
+        return cls(key_id, name, is_admin=False, session_id=key_id, api_key_scopes=scopes)
+
     @property
     def is_api_key(self) -> bool:
         return self.api_key_scopes is not None

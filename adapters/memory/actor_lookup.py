@@ -27,7 +27,7 @@ class InMemoryActorLookup(ActorLookup):
     async def find_api_key(self, key_hash: str, now: datetime) -> Actor | None:
         for key in self._store.committed.api_keys.values():
             if key.key_hash == key_hash and key.is_usable(now):
-                return Actor(key.id, key.name, is_admin=False, session_id=key.id, api_key_scopes=key.scopes)
+                return Actor.of_api_key(key.id, key.name, key.scopes)
         return None
 
     async def record_api_key_use(self, key_id: UUID, at: datetime) -> None:

@@ -121,9 +121,7 @@ class InMemoryWebhookRepository(WebhookRepository):
         self._transaction = transaction
 
     def _resolved(self, tables: Tables, webhook: Webhook) -> Webhook:
-        creator = tables.users.get(webhook.created_by.id)
-        by = webhook.created_by if creator is None else creator.ref
-        return replace(webhook, created_by=by)
+        return replace(webhook, created_by=tables.actor_ref(webhook.created_by))
 
     async def add(self, webhook: Webhook) -> None:
         tables = await self._transaction.writable()

@@ -93,9 +93,7 @@ class SqlActorLookup(ActorLookup):
                 row = result.one_or_none()
         if row is None:
             return None
-        actor = Actor(
-            user_id=row.id, name=row.name, is_admin=False, session_id=row.id, api_key_scopes=scopes_of(row.scopes)
-        )
+        actor = Actor.of_api_key(row.id, row.name, scopes_of(row.scopes))
         return actor, row.expires_at or _NEVER
 
     async def record_api_key_use(self, key_id: UUID, at: datetime) -> None:

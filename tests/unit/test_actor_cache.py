@@ -48,7 +48,7 @@ class FakeDatabase:
 
     def make_api_key(self, key_hash: str, *, ends: datetime = NOW + timedelta(days=1)) -> Actor:
         key_id = uuid4()
-        actor = Actor(key_id, "Shop sync", is_admin=False, session_id=key_id, api_key_scopes=frozenset())
+        actor = Actor.of_api_key(key_id, "Shop sync", frozenset())
         self.api_keys[key_hash] = (actor, ends)
         return actor
 
