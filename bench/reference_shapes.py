@@ -29,7 +29,7 @@ PREFIX = "/api/v1/customers"
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "sid", "jti"]
 DEFAULT_SORT = "-created_at"
-# The same security headers the service adds to every response (adapters/http/response_headers.py).
+# The same security headers the service adds to every response (adapters/http/edge/response_headers.py).
 SECURITY_HEADERS: Headers = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),

@@ -7,20 +7,20 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
-from adapters.memory.actor_lookup import InMemoryActorLookup
+from adapters.memory.access.actor_lookup import InMemoryActorLookup
+from adapters.memory.access.sign_in_throttle import InMemorySignInThrottle
 from adapters.memory.idempotency import InMemoryIdempotencyRecords
+from adapters.memory.integrations.delivery_queue import InMemoryDeliveryQueue
 from adapters.memory.store import InMemoryStore
-from adapters.memory.throttle import InMemorySignInThrottle
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
-from adapters.memory.webhook_queue import InMemoryDeliveryQueue
-from adapters.sql.actor_lookup import SqlActorLookup
-from adapters.sql.auth_change_listener import listener_dsn
-from adapters.sql.cached_actor_lookup import CachedActorLookup
+from adapters.sql.access.actor_lookup import CachedActorLookup
+from adapters.sql.access.actor_reads import SqlActorLookup
+from adapters.sql.access.change_listener import listener_dsn
+from adapters.sql.access.sign_in_throttle import SqlSignInThrottle
 from adapters.sql.engine import create_engine
 from adapters.sql.idempotency import SqlIdempotencyRecords
-from adapters.sql.throttle import SqlSignInThrottle
+from adapters.sql.integrations.delivery_queue import SqlDeliveryQueue
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
-from adapters.sql.webhook_queue import SqlDeliveryQueue
 from crm.settings import Settings
 
 

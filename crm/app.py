@@ -13,12 +13,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.http.app import create_http_app
+from adapters.http.edge.response_headers import ASGIApp
 from adapters.http.health import Check, Readiness
-from adapters.http.response_headers import ASGIApp
 from adapters.http.server import shutdown_requested
 from adapters.observability.tracing import tracing
 from adapters.photos.local import LocalPhotoStorage
-from adapters.sql.cached_actor_lookup import CachedActorLookup
+from adapters.sql.access.actor_lookup import CachedActorLookup
 from adapters.sql.pool_metrics import POOL_METRICS
 from crm.container import Application, build_container
 from crm.http_provided import http_provided

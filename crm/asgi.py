@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.http.response_headers import ASGIApp
+from adapters.http.edge.response_headers import ASGIApp
 from adapters.observability.structured_logging import configure_logging
 from crm import app
 from crm.settings import Settings

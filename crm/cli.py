@@ -138,7 +138,7 @@ def users() -> None:
 @click.option("--name", prompt="Name", help="The admin's display name (asked for when not given).")
 def create_admin(email: str, name: str) -> None:
     """Create an admin. The password is read from standard input (prompted for on a terminal)."""
-    from application.users import NewUser
+    from application.access.users import NewUser
     from domain.sign_in import SYSTEM_OPERATOR
 
     password = _read_password()
@@ -171,7 +171,7 @@ def sweep_photos(older_than_minutes: int) -> None:
     """
     from datetime import timedelta
 
-    from application.photo_sweep import SweepResult
+    from application.customers.photo_sweep import SweepResult
     from crm.app import use_s3_photo_storage
 
     settings = _settings()

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from dependency_injector import containers, providers
 
-from adapters.http.client_address import ClientAddresses, parse_networks
+from adapters.http.edge.client_address import ClientAddresses, parse_networks
 from adapters.photos.images import PillowImageProcessor
 from adapters.photos.local import LocalPhotoStorage
 from adapters.photos.memory import InMemoryPhotoStorage
@@ -24,21 +24,10 @@ from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIds
 from adapters.webhooks.metrics import count_outcome
 from adapters.webhooks.sender import HttpWebhookSender
-from application.api_keys import CreateApiKey, DeleteApiKey, ListApiKeys
-from application.authentication import Authenticate
-from application.customer_editing import CreateCustomer, DeleteCustomer, UpdateCustomer
-from application.customer_erasure import EraseCustomer
-from application.customer_export import ExportCustomers
-from application.customer_history import ListCustomerHistory
-from application.customer_import import ImportCustomers
-from application.customer_photos import LinkPhotos, RemoveCustomerPhoto, UploadCustomerPhoto
-from application.customer_reading import GetCustomer, ListCustomers
-from application.customer_trash import ListTrash, PurgeTrash, RestoreCustomer
-from application.idempotency import IdempotentRequests, SweepIdempotencyRecords
-from application.my_account import ChangeMyPassword, WhoAmI
-from application.photo_sweep import SweepOrphanPhotos
-from application.photos import PhotoLimits
-from application.sign_in import (
+from application.access.api_keys import CreateApiKey, DeleteApiKey, ListApiKeys
+from application.access.authentication import Authenticate
+from application.access.my_account import ChangeMyPassword, WhoAmI
+from application.access.sign_in import (
     RefreshSignIn,
     RevokeSignIn,
     SessionPolicy,
@@ -46,8 +35,8 @@ from application.sign_in import (
     SignInWithIdToken,
     SignInWithPassword,
 )
-from application.throttle import ThrottlePolicy
-from application.users import (
+from application.access.sign_in_throttle import ThrottlePolicy
+from application.access.users import (
     BootstrapFirstAdmin,
     CreateUser,
     DeleteUser,
@@ -55,9 +44,20 @@ from application.users import (
     ListUsers,
     UpdateUser,
 )
-from application.webhook_deliveries import ListWebhookDeliveries, RetryWebhookDelivery, SendTestEvent
-from application.webhook_delivery import DeliverWebhooks, WebhookWorker
-from application.webhooks import (
+from application.customers.editing import CreateCustomer, DeleteCustomer, UpdateCustomer
+from application.customers.erasure import EraseCustomer
+from application.customers.exporting import ExportCustomers
+from application.customers.history import ListCustomerHistory
+from application.customers.importing import ImportCustomers
+from application.customers.photo_rules import PhotoLimits
+from application.customers.photo_sweep import SweepOrphanPhotos
+from application.customers.photos import LinkPhotos, RemoveCustomerPhoto, UploadCustomerPhoto
+from application.customers.reading import GetCustomer, ListCustomers
+from application.customers.trash import ListTrash, PurgeTrash, RestoreCustomer
+from application.idempotency import IdempotentRequests, SweepIdempotencyRecords
+from application.integrations.delivery_log import ListWebhookDeliveries, RetryWebhookDelivery, SendTestEvent
+from application.integrations.delivery_worker import DeliverWebhooks, WebhookWorker
+from application.integrations.webhooks import (
     CreateWebhook,
     DeleteWebhook,
     GetWebhook,

@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
-from adapters.http.client_address import parse_networks
+from adapters.http.edge.client_address import parse_networks
 from adapters.security.oidc import parse_oidc_providers
 
 Environment = Literal["development", "test", "production"]

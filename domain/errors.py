@@ -35,6 +35,14 @@ class MalformedRequest(DomainError):
     """The request cannot be understood at all, e.g. a cursor that we never issued (400)."""
 
 
+class ContentTooLarge(DomainError):
+    """A body or file bigger than its limit allows (413)."""
+
+
+class UnsupportedContent(DomainError):
+    """A body or file of a kind the service does not take, whatever it claims to be (415)."""
+
+
 class NotFound(DomainError):
     """The thing asked for does not exist, or is hidden from the caller (404)."""
 

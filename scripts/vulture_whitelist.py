@@ -13,7 +13,8 @@ _.include_in_schema
 _.security
 _.tags
 _.guards
-# Litestar calls an OpenAPI render plugin's render() and a plugin's receive_router() (adapters/http/docs_page.py).
+# Litestar calls an OpenAPI render plugin's render() and a plugin's receive_router()
+# (adapters/http/openapi/docs_page.py).
 _.render
 _.receive_router
 _.request_body

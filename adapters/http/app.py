@@ -14,25 +14,25 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins import PluginProtocol
 from litestar.plugins.prometheus import PrometheusController
 
-from adapters.http.allowed_methods import methods_by_path
-from adapters.http.api_keys import ApiKeysController
-from adapters.http.auth import AuthController
-from adapters.http.authentication import actor_dependency
-from adapters.http.customer_files import CustomerFilesController
-from adapters.http.customer_trash import CustomerTrashController
-from adapters.http.customers import CustomersController, CustomerUseCases
-from adapters.http.docs_page import OfflineSwaggerUI
-from adapters.http.edge import Edge
+from adapters.http.access.api_keys import ApiKeysController
+from adapters.http.access.authentication import actor_dependency
+from adapters.http.access.sign_in import AuthController
+from adapters.http.access.users import UsersController
+from adapters.http.common.schemas import Strict
+from adapters.http.customers.files import CustomerFilesController
+from adapters.http.customers.photos import CustomerPhotoController, serve_local_photo
+from adapters.http.customers.routes import CustomersController, CustomerUseCases
+from adapters.http.customers.trash import CustomerTrashController
+from adapters.http.edge.allowed_methods import methods_by_path
+from adapters.http.edge.middleware import Edge
+from adapters.http.edge.problems import EXCEPTION_HANDLERS
+from adapters.http.edge.request_checks import check_request_shape
+from adapters.http.edge.response_headers import ASGIApp
 from adapters.http.health import HealthController, Readiness
-from adapters.http.openapi import operation_id, security_components
-from adapters.http.openapi_document import complete_document
-from adapters.http.photos import CustomerPhotoController, serve_local_photo
-from adapters.http.problems import EXCEPTION_HANDLERS
-from adapters.http.request_checks import check_request_shape
-from adapters.http.response_headers import ASGIApp
-from adapters.http.schemas import Strict
-from adapters.http.users import UsersController
-from adapters.http.webhooks import WebhooksController
+from adapters.http.integrations.webhooks import WebhooksController
+from adapters.http.openapi.docs_page import OfflineSwaggerUI
+from adapters.http.openapi.document import complete_document
+from adapters.http.openapi.operations import operation_id, security_components
 
 API_VERSION = "1.0.0"
 JSON_BODY_LIMIT = 1024 * 1024
@@ -113,5 +113,5 @@ def create_http_app(
         logging_config=None,
     )
     complete_document(app.openapi_schema, (body.__name__ for body in Strict.__subclasses__()))
-    # Headers, request ids, access lines and request metrics: one ASGI layer (adapters/http/edge.py).
+    # Headers, request ids, access lines and request metrics: one ASGI layer (adapters/http/edge/middleware.py).
     return app, Edge(app, methods_by_path(app.routes))

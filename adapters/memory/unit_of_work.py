@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from typing import Self
 
-from adapters.memory.api_keys import InMemoryApiKeyRepository
-from adapters.memory.customer_history import InMemoryCustomerHistory
-from adapters.memory.customers import InMemoryCustomerRepository
-from adapters.memory.sign_in_sessions import InMemorySignInSessionRepository
+from adapters.memory.access.api_keys import InMemoryApiKeyRepository
+from adapters.memory.access.sign_in_sessions import InMemorySignInSessionRepository
+from adapters.memory.access.users import InMemoryUserRepository
+from adapters.memory.customers.history import InMemoryCustomerHistory
+from adapters.memory.customers.repository import InMemoryCustomerRepository
+from adapters.memory.integrations.webhooks import InMemoryWebhookRepository
 from adapters.memory.store import InMemoryStore
 from adapters.memory.transaction import Transaction
-from adapters.memory.users import InMemoryUserRepository
-from adapters.memory.webhooks import InMemoryWebhookRepository
 from application.ports.persistence import UnitOfWork, UnitOfWorkFactory
 
 

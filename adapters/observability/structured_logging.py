@@ -8,7 +8,7 @@ from typing import Literal
 
 import structlog
 
-from adapters.http.observability import configure_access_log, merge_request_context
+from adapters.http.edge.observability import configure_access_log, merge_request_context
 
 LogFormat = Literal["json", "console"]
 
@@ -47,5 +47,5 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "console") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Access lines skip the stdlib machinery but keep this format (adapters/http/observability.py).
+    # Access lines skip the stdlib machinery but keep this format (adapters/http/edge/observability.py).
     configure_access_log(fmt)

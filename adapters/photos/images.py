@@ -30,7 +30,15 @@ from typing import Final
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from adapters.system.cpus import available_cpus
-from application.photos import JPEG, PNG, WEBP, PhotoLimits, PhotoTooLarge, UnreadableImage, UnsupportedImage
+from application.customers.photo_rules import (
+    JPEG,
+    PNG,
+    WEBP,
+    PhotoLimits,
+    PhotoTooLarge,
+    UnreadableImage,
+    UnsupportedImage,
+)
 from application.ports.photos import ImageProcessor, PreparedPhoto
 from domain.errors import DomainError
 

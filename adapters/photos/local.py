@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Final
 
 from adapters.photos.signing import UrlSigner
-from application.photos import PHOTO_CONTENT_TYPES
+from application.customers.photo_rules import PHOTO_CONTENT_TYPES
 from application.ports.photos import PhotoStorage, StoredObject
 from domain.errors import NotFound, PermissionDenied, ServiceUnavailable
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import parse_qs, quote, urlsplit
 
-from application.photos import PHOTO_CONTENT_TYPES
+from application.customers.photo_rules import PHOTO_CONTENT_TYPES
 from application.ports.photos import PhotoStorage, StoredObject
 from application.ports.system import Clock
 from domain.errors import ServiceUnavailable

@@ -17,7 +17,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError
 
-from application.photos import PHOTO_CONTENT_TYPES
+from application.customers.photo_rules import PHOTO_CONTENT_TYPES
 from application.ports.photos import PhotoStorage, StoredObject
 from domain.errors import ServiceUnavailable
 

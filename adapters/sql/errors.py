@@ -1,7 +1,7 @@
 """The one place where database constraint violations become domain errors.
 
 The database is the last line of defence for uniqueness (two requests can both pass the use
-case's own check): its violations are recognised by constraint name, which ``tables.py`` fixes.
+case's own check): its violations are recognised by constraint name, named here and used by the tables.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from contextlib import contextmanager
 import asyncpg
 from sqlalchemy.exc import IntegrityError
 
-from adapters.sql.customer_tables import CUSTOMERS_PRIMARY_KEY
-from adapters.sql.user_tables import USERS_ACTIVE_EMAIL_UNIQUE
 from domain.errors import Conflict
+
+# The constraints whose violations are conflicts; the tables take their names from here.
+CUSTOMERS_PRIMARY_KEY = "pk_customers"
+USERS_ACTIVE_EMAIL_UNIQUE = "uq_users_email_key_active"
 
 DUPLICATE_CUSTOMER = "A customer with this id already exists."
 DUPLICATE_EMAIL = "A user with this e-mail already exists."

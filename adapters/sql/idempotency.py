@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Column, Index, Integer, LargeBinary, PrimaryKeyConstraint, Table, Text, delete, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.webhook_tables import idempotency_records as records
+from adapters.sql.schema import BYTE_ORDER, metadata, timestamp
 from application.ports.idempotency import IdempotencyRecord, IdempotencyRecords, StoredAnswer
+
+# The first answer to each request sent with an Idempotency-Key, kept for a day.
+records = idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    # The signed-in user's id.
+    Column("caller", Text(collation=BYTE_ORDER), nullable=False),
+    Column("key", Text(collation=BYTE_ORDER), nullable=False),
+    Column("fingerprint", Text, nullable=False),
+    timestamp("created_at"),
+    # NULL while the first request runs.
+    Column("status", Integer, nullable=True),
+    Column("headers", JSONB, nullable=True),
+    Column("body", LargeBinary, nullable=True),
+    PrimaryKeyConstraint("caller", "key", name="pk_idempotency_records"),
+    Index("ix_idempotency_records_created_at", "created_at"),
+)
 
 
 class SqlIdempotencyRecords(IdempotencyRecords):

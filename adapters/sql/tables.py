@@ -1,23 +1,23 @@
 """The whole database schema: every table registered on one ``metadata``, which the migrations are checked against.
 
-The tables themselves live by concern in ``user_tables``, ``actor_tables``, ``customer_tables`` and
-``webhook_tables``; this module gathers them because alembic's ``migrations/env.py`` and the tests' clean-up
-need the complete schema at once.
+The tables themselves live with the part of the CRM they serve (``access.user_tables``, ``access.actor_tables``,
+``customers.tables``, ``integrations.tables``, and the Idempotency-Key records in ``idempotency``); this module
+gathers them because alembic's ``migrations/env.py`` and the tests' clean-up need the complete schema at once.
 """
 
 from __future__ import annotations
 
-from adapters.sql.actor_tables import actors, api_keys
-from adapters.sql.customer_tables import customer_changes, customers
-from adapters.sql.schema import metadata
-from adapters.sql.user_tables import refresh_tokens, sign_in_failures, sign_in_sessions, users
-from adapters.sql.webhook_tables import (
-    idempotency_records,
+from adapters.sql.access.actor_tables import actors, api_keys
+from adapters.sql.access.user_tables import refresh_tokens, sign_in_failures, sign_in_sessions, users
+from adapters.sql.customers.tables import customer_changes, customers
+from adapters.sql.idempotency import idempotency_records
+from adapters.sql.integrations.tables import (
     webhook_attempts,
     webhook_deliveries,
     webhook_events,
     webhooks,
 )
+from adapters.sql.schema import metadata
 
 __all__ = ["ALL_TABLES", "metadata"]
 

@@ -8,13 +8,13 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import QueuePool
 
-from adapters.sql.api_keys import SqlApiKeyRepository
+from adapters.sql.access.api_keys import SqlApiKeyRepository
+from adapters.sql.access.sign_in_sessions import SqlSignInSessionRepository
+from adapters.sql.access.users import SqlUserRepository
 from adapters.sql.availability import DATABASE_UNAVAILABLE, is_database_unavailable, unavailable_database_as_503
-from adapters.sql.customer_history import SqlCustomerHistory
-from adapters.sql.customers import SqlCustomerRepository
-from adapters.sql.sign_in_sessions import SqlSignInSessionRepository
-from adapters.sql.users import SqlUserRepository
-from adapters.sql.webhooks import SqlWebhookRepository
+from adapters.sql.customers.history import SqlCustomerHistory
+from adapters.sql.customers.repository import SqlCustomerRepository
+from adapters.sql.integrations.webhooks import SqlWebhookRepository
 from application.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from domain.errors import ServiceUnavailable
 
@@ -132,5 +132,5 @@ class SqlUnitOfWorkFactory(UnitOfWorkFactory):
         return SqlUnitOfWork(self._reading_engine, self._turns, read_only=True)
 
     def for_single_write(self) -> SqlUnitOfWork:
-        # The single write is one statement (adapters/sql/customer_writes.py): atomic without BEGIN/COMMIT.
+        # The single write is one statement (adapters/sql/customers/writes.py): atomic without BEGIN/COMMIT.
         return SqlUnitOfWork(self._reading_engine, self._turns, transaction=False)

@@ -16,7 +16,7 @@ class ActorLookup(ABC):
 
     The use cases that change who may do what call ``forget_user`` or ``forget_session`` right after their
     commit, so that the process that made a change reads its own write on the very next request; other
-    processes learn of it in their own way (``adapters.sql.actor_cache``)."""
+    processes learn of it in their own way (``adapters.sql.access.actor_cache``)."""
 
     @abstractmethod
     async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> Actor | None:

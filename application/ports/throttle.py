@@ -1,11 +1,11 @@
-"""The shared count of failed sign-ins; what the counts mean is decided in ``application.throttle``."""
+"""The shared count of failed sign-ins; what the counts mean is decided in ``application.access.sign_in_throttle``."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from datetime import datetime
 
-from application.throttle import ThrottleRule
+from application.access.sign_in_throttle import ThrottleRule
 
 
 class SignInThrottle(ABC):

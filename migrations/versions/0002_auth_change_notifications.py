@@ -4,7 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-26
 
-Triggers send, on the channel ``crm_auth_changes`` (adapters.sql.auth_change_listener.CHANNEL):
+Triggers send, on the channel ``crm_auth_changes`` (adapters.sql.access.change_listener.CHANNEL):
 - ``session:<id>`` when a sign-in session is revoked (or its expiry or user change) or deleted;
 - ``user:<id>`` when a user's admin status, name, e-mail, password hash or deletion changes, or the row is deleted;
 - ``all`` when either table is truncated.

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from application.users import NewUser
+from application.access.users import NewUser
 from crm.container import Application, build_container
 from crm.settings import Settings
 from domain.sign_in import SYSTEM_OPERATOR, Actor

@@ -11,7 +11,7 @@ import pytest
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 
-from adapters.http.observability import AccessLog, bind_user, close_request_context, open_request_context
+from adapters.http.edge.observability import AccessLog, bind_user, close_request_context, open_request_context
 from crm.app import build_asgi_app
 from crm.http_provided import http_provided
 from tests.unit.conftest import Core

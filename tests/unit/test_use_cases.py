@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from adapters.security.passwords import Argon2PasswordHasher, HashingCost
-from application.customer_editing import NewCustomer
-from application.users import NewUser, UserChanges
+from application.access.users import NewUser, UserChanges
+from application.customers.editing import NewCustomer
 from domain.errors import (
     Conflict,
     InvalidGrant,

@@ -14,7 +14,15 @@ import pytest
 from PIL import Image
 
 from adapters.photos.images import PillowImageProcessor, prepare_photo
-from application.photos import JPEG, PNG, WEBP, PhotoLimits, PhotoTooLarge, UnreadableImage, UnsupportedImage
+from application.customers.photo_rules import (
+    JPEG,
+    PNG,
+    WEBP,
+    PhotoLimits,
+    PhotoTooLarge,
+    UnreadableImage,
+    UnsupportedImage,
+)
 from application.ports.photos import PreparedPhoto
 from domain.errors import InvalidInput
 
@@ -276,7 +284,7 @@ def test_decompression_bombs_are_refused_with_bounded_memory(tmp_path: Path) -> 
     script = """
 import json, pathlib, resource, sys, time
 from adapters.photos.images import PillowImageProcessor
-from application.photos import PhotoLimits, UnreadableImage
+from application.customers.photo_rules import PhotoLimits, UnreadableImage
 processor = PillowImageProcessor(PhotoLimits())
 folder = pathlib.Path(sys.argv[1])
 inputs = {name: (folder / name).read_bytes() for name in ("header", "bomb")}

@@ -12,7 +12,7 @@ import pytest
 
 from adapters.photos.local import LocalPhotoStorage, ServedPhoto
 from adapters.photos.signing import UrlSigner
-from application.photos import JPEG, PNG, new_photo_keys
+from application.customers.photo_rules import JPEG, PNG, new_photo_keys
 from domain.errors import NotFound, PermissionDenied
 
 from . import samples

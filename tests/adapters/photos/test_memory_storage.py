@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.photos.memory import InMemoryPhotoStorage
-from application.photos import JPEG, new_photo_keys
+from application.customers.photo_rules import JPEG, new_photo_keys
 from domain.errors import ServiceUnavailable
 
 

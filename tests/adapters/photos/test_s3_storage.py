@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from adapters.photos.s3 import S3PhotoStorage, open_s3_client
-from application.photos import JPEG, WEBP, new_photo_keys
+from application.customers.photo_rules import JPEG, WEBP, new_photo_keys
 from domain.errors import ServiceUnavailable
 
 from . import samples

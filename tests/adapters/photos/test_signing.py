@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from adapters.photos.signing import UrlSigner
-from application.photos import JPEG, PNG
+from application.customers.photo_rules import JPEG, PNG
 from application.ports.system import Clock
 
 SECRET = b"a-test-secret-of-enough-length!!"

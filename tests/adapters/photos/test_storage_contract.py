@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from application.photos import JPEG, PNG, new_photo_keys
+from application.customers.photo_rules import JPEG, PNG, new_photo_keys
 from domain.errors import ServiceUnavailable
 
 from . import samples

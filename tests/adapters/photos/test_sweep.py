@@ -11,8 +11,8 @@ import pytest
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.photos.memory import InMemoryPhotoStorage
-from application.photo_sweep import SweepOrphanPhotos, SweepResult
-from application.photos import JPEG, new_photo_keys
+from application.customers.photo_rules import JPEG, new_photo_keys
+from application.customers.photo_sweep import SweepOrphanPhotos, SweepResult
 from domain.customers import Photo
 from domain.errors import ServiceUnavailable
 from tests.contract.builders import make_customer, make_user

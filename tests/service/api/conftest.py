@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from application.users import NewUser
+from application.access.users import NewUser
 from crm.app import create_app
 from crm.container import Application, build_container
 from crm.settings import Settings

@@ -15,7 +15,7 @@ from typing import Any
 import schemathesis
 from hypothesis import strategies as st
 
-from adapters.http.field_rules import ENTITY_TAGS_FORMAT, ENTITY_TAGS_PATTERN
+from adapters.http.openapi.field_rules import ENTITY_TAGS_FORMAT, ENTITY_TAGS_PATTERN
 from domain.errors import InvalidInput
 from domain.passwords import check_password_policy
 from domain.values import has_control_characters

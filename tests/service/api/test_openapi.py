@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.http.openapi import OPERATION_IDS
+from adapters.http.openapi.operations import OPERATION_IDS
 from tests.service.api.helpers import SignedIn, assert_problem
 
 JSON_ERRORS_OUTSIDE_PROBLEMS = {("signIn", "400"), ("signOut", "400")}  # RFC 6749 §5.2 errors

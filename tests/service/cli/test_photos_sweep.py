@@ -15,9 +15,9 @@ from PIL import Image
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from application.customer_editing import NewCustomer
-from application.photos import new_photo_keys
-from application.users import NewUser
+from application.access.users import NewUser
+from application.customers.editing import NewCustomer
+from application.customers.photo_rules import new_photo_keys
 from crm.cli import main
 from crm.container import build_container
 from crm.settings import Settings

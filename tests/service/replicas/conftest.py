@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.auth_change_listener import LISTENER_APPLICATION_NAME
-from application.users import NewUser
+from adapters.sql.access.change_listener import LISTENER_APPLICATION_NAME
+from application.access.users import NewUser
 from crm.container import Application, build_container
 from crm.settings import Settings
 from domain.sign_in import SYSTEM_OPERATOR

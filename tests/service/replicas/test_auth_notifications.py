@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.actor_cache import ActorCache
-from adapters.sql.actor_lookup import SqlActorLookup
-from adapters.sql.auth_change_listener import CHANNEL, LISTENER_APPLICATION_NAME, AuthChangeListener, listener_dsn
-from adapters.sql.cached_actor_lookup import CachedActorLookup
+from adapters.sql.access.actor_cache import ActorCache
+from adapters.sql.access.actor_lookup import CachedActorLookup
+from adapters.sql.access.actor_reads import SqlActorLookup
+from adapters.sql.access.change_listener import CHANNEL, LISTENER_APPLICATION_NAME, AuthChangeListener, listener_dsn
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from domain.users import User
 from tests.contract.builders import T0, make_session, make_user

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.cached_actor_lookup import CachedActorLookup
-from application.sign_in import TokenPair
-from application.users import NewUser, UserChanges
+from adapters.sql.access.actor_lookup import CachedActorLookup
+from application.access.sign_in import TokenPair
+from application.access.users import NewUser, UserChanges
 from crm.container import Application, build_container
 from domain.errors import InvalidGrant, NotAuthenticated
 from domain.sign_in import SYSTEM_OPERATOR, Actor

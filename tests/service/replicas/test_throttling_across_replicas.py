@@ -7,7 +7,7 @@ answered 429 with ``Retry-After`` as soon as the shared limit (ThrottlePolicy.pe
 
 from __future__ import annotations
 
-from application.throttle import ThrottlePolicy
+from application.access.sign_in_throttle import ThrottlePolicy
 from tests.service.replicas.conftest import Accounts, Replica
 
 LIMIT = ThrottlePolicy().per_account_and_client
