@@ -12,9 +12,9 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET
 
 from adapters.http.access.authentication import SECURITY
+from adapters.http.access.user_schemas import PasswordChange, UserCreate, UserOut, UserPage, UserPatch
 from adapters.http.common.idempotency import IdempotencyKey, answer_once
 from adapters.http.common.pages import PageCursor, PageLimit, next_link
-from adapters.http.common.schemas import PasswordChange, UserCreate, UserOut, UserPage, UserPatch
 from adapters.http.openapi.operations import responses
 from application.access.my_account import ChangeMyPassword, WhoAmI
 from application.access.users import (

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from msgspec import Struct
 
-from adapters.http.common.schemas import CustomerOut, UserRefOut
+from adapters.http.common.schemas import UserRefOut
+from adapters.http.customers.schemas import CustomerOut
 
 
 class TrashedCustomerOut(CustomerOut):

@@ -17,11 +17,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_422_UNPROCESSABLE_ENTITY
 
 from adapters.http.access.authentication import SECURITY_WITH_API_KEYS
 from adapters.http.common.idempotency import IdempotencyKey, answer_once
-from adapters.http.common.schemas import CustomerOut
 from adapters.http.common.uploads import MULTIPART_OVERHEAD, file_field, read_at_most
 from adapters.http.customers.csv_format import CsvWriter, export_filename, read_import
 from adapters.http.customers.file_schemas import ImportProblemOut, ImportReportOut
 from adapters.http.customers.routes import SORT_DESCRIPTION
+from adapters.http.customers.schemas import CustomerOut
 from adapters.http.openapi import examples
 from adapters.http.openapi.operations import responses
 from application.customers.exporting import ExportCustomers

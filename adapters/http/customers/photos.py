@@ -11,9 +11,9 @@ from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from adapters.http.access.authentication import SECURITY_WITH_API_KEYS
-from adapters.http.common.schemas import CustomerOut
 from adapters.http.common.uploads import MULTIPART_OVERHEAD, file_field, read_at_most
 from adapters.http.customers.routes import present_customer
+from adapters.http.customers.schemas import CustomerOut
 from adapters.http.openapi.operations import responses
 from adapters.photos.local import LocalPhotoStorage
 from application.customers.photo_rules import PHOTO_CONTENT_TYPES, PHOTO_KEY_PREFIX, PhotoLimits, PhotoTooLarge

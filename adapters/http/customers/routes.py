@@ -15,7 +15,7 @@ from adapters.http.access.authentication import SECURITY_WITH_API_KEYS
 from adapters.http.common.conditional import etag_of, parse_entity_tags
 from adapters.http.common.idempotency import IdempotencyKey, answer_once
 from adapters.http.common.pages import PageCursor, PageLimit, next_link
-from adapters.http.common.schemas import (
+from adapters.http.customers.schemas import (
     CustomerChangeOut,
     CustomerCreate,
     CustomerHistoryPage,

@@ -12,9 +12,10 @@ from litestar.status_codes import HTTP_200_OK
 from adapters.http.access.authentication import SECURITY_WITH_API_KEYS
 from adapters.http.common.conditional import etag_of
 from adapters.http.common.pages import PageCursor, PageLimit, next_link
-from adapters.http.common.schemas import CustomerOut, UserRefOut
+from adapters.http.common.schemas import UserRefOut
 from adapters.http.customers.file_schemas import TrashedCustomerOut, TrashPage
 from adapters.http.customers.routes import present_customer
+from adapters.http.customers.schemas import CustomerOut
 from adapters.http.openapi.operations import responses
 from application.customers.photos import LinkPhotos
 from application.customers.trash import ListTrash, RestoreCustomer
