@@ -36,17 +36,18 @@ webhooks: install ## Deliver webhooks in a process of its own (with your own DAT
 	$(RUN) crm webhooks work
 
 .PHONY: migrate
-migrate: install ## Apply database migrations (DATABASE_URL, or the embedded database)
-	$(RUN) crm migrate
+migrate: install ## Apply database migrations, both phases (DATABASE_URL, or the embedded database)
+	$(RUN) crm migrate --contract
 
 .PHONY: lint
-lint: install ## Static checks: ruff, formatting, mypy (strict), the import-layers contract, dependencies, dead code
+lint: install ## Static checks: ruff, formatting, mypy (strict), import layers, dependencies, dead code, migrations (squawk)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 	$(RUN) lint-imports
 	$(RUN) deptry .
 	$(RUN) vulture
+	$(RUN) python -m scripts.lint_migrations
 
 .PHONY: format
 format: install ## Format the code and apply safe lint fixes

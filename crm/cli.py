@@ -70,10 +70,26 @@ def run_on_database(settings: Settings, work: Callable[[Application], Awaitable[
             raise click.ClickException(error.detail) from None
 
 
-def _migrate(url: str) -> None:
-    from adapters.sql.migrate import upgrade_to_head
+def _migrate(url: str, *, contract: bool = True) -> str:
+    """Migrate (both phases unless told otherwise) and say what happened; a step that failed is a one-line error."""
+    from adapters.sql.migrate import migrate
+    from adapters.sql.migration_plan import MigrationError, SchemaAhead
 
-    asyncio.run(upgrade_to_head(url))
+    try:
+        outcome = asyncio.run(migrate(url, contract=contract))
+    except (MigrationError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    if isinstance(outcome, SchemaAhead):
+        return outcome.message()
+    step = outcome.plan
+    said = f"Applied {', '.join(f'{r.id} ({r.phase})' for r in step.apply)}." if step.apply else "Nothing to apply."
+    said += f" The database is at revision {step.target or step.current or '(none)'}."
+    if step.held_back:
+        said += (
+            f" Stopped before contract revision {step.held_back[0].id} ({len(step.held_back)} held back): run"
+            " `crm migrate --contract` once no older release is running."
+        )
+    return said
 
 
 @click.group()
@@ -97,7 +113,7 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
     settings = _settings()
     with database(settings) as url:
         if migrate or (migrate is None and not settings.database_url):
-            _migrate(url)
+            click.echo(_migrate(url), err=True)
         os.environ["DATABASE_URL"] = url
         if not settings.database_url:
             # Alone on its own database (`make run`), the service delivers its webhooks itself.
@@ -120,12 +136,20 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
 
 
 @main.command()
-def migrate() -> None:
-    """Apply database migrations up to the latest revision."""
+@click.option(
+    "--contract",
+    is_flag=True,
+    help="Also apply the contract phase (everything up to this release's head): only once no older release runs.",
+)
+def migrate(contract: bool) -> None:
+    """Apply the expand phase of the pending migrations (with --contract: all of them).
+
+    Without --contract, stops before the first pending contract revision. A database ahead of this release
+    is left as it is (exit 0): re-deploying an older release is a rollback.
+    """
     settings = _settings()
     with database(settings) as url:
-        _migrate(url)
-    click.echo("Database is up to date.", err=True)
+        click.echo(_migrate(url, contract=contract), err=True)
 
 
 @main.group()

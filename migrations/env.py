@@ -2,10 +2,15 @@
 
 Two ways in:
 - from code (``adapters.sql.migrate``, tests, ``crm migrate``): an open synchronous connection is
-  handed over in ``config.attributes["connection"]`` (through ``AsyncConnection.run_sync``), and
-  the caller owns its transaction;
+  handed over in ``config.attributes["connection"]`` (through ``AsyncConnection.run_sync``), holding the
+  migration lock, with the limits in ``config.attributes["limits"]``;
 - from the ``alembic`` command line: the URL comes from the environment variable ``DATABASE_URL``
   and an asyncpg engine is made here.
+
+Either way each revision runs in a transaction of its own (``transaction_per_migration``: a revision may step
+outside it with ``op.get_context().autocommit_block()`` to build an index CONCURRENTLY, see safe_ddl.py), on a
+session with a short ``lock_timeout`` and a ``statement_timeout`` (adapters/sql/migration_limits.py). The offline
+SQL (``alembic upgrade A:B --sql``, what squawk lints) starts with the same settings.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sqlalchemy import Connection, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.sql.engine import async_database_url
+from adapters.sql.migration_limits import MigrationLimits
 from adapters.sql.tables import metadata
 
 config = context.config
@@ -32,8 +38,20 @@ def _database_url() -> str:
     return async_database_url(url)
 
 
+def _limits() -> MigrationLimits:
+    limits = config.attributes.get("limits")
+    return limits if isinstance(limits, MigrationLimits) else MigrationLimits.from_environment()
+
+
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    for statement in _limits().session_settings():
+        connection.exec_driver_sql(statement)
+    # Session settings outlive this commit; alembic's per-revision transactions must start on a connection not
+    # already in one (else it would take it for the caller's transaction and run every revision in it).
+    connection.commit()
+    context.configure(
+        connection=connection, target_metadata=target_metadata, compare_type=True, transaction_per_migration=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -44,14 +62,18 @@ async def _run_with_own_engine() -> None:
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
-            await connection.commit()
     finally:
         await engine.dispose()
 
 
 def run_migrations_offline() -> None:
     """``alembic upgrade --sql``: print the SQL instead of running it."""
-    context.configure(url=_database_url(), target_metadata=target_metadata, literal_binds=True)
+    url = os.environ.get("DATABASE_URL") or "postgresql://offline@localhost/crm"  # offline SQL connects nowhere
+    context.configure(
+        url=async_database_url(url), target_metadata=target_metadata, literal_binds=True, transaction_per_migration=True
+    )
+    for statement in _limits().session_settings():
+        context.execute(statement)
     with context.begin_transaction():
         context.run_migrations()
 

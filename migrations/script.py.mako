@@ -16,6 +16,9 @@ revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}
 branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
 depends_on: str | Sequence[str] | None = ${repr(depends_on)}
+# "expand": only adds what the running release ignores (runs before the rollout); "contract": removes or
+# tightens what an older release still uses (runs after it). docs/deployment.md, "Migrations".
+PHASE = "expand"
 
 
 def upgrade() -> None:
@@ -23,4 +26,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # A revision that cannot go back raises migrations.safe_ddl.Irreversible saying why.
     ${downgrades if downgrades else "pass"}

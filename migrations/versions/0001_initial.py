@@ -21,6 +21,8 @@ revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# History: applied in production before the two phases existed, before its release rolled out, hence "expand".
+PHASE = "expand"
 
 
 def _timestamp(name: str, *, nullable: bool = False) -> sa.Column[object]:

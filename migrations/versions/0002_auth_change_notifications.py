@@ -23,6 +23,8 @@ revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# History: applied in production before the two phases existed, before its release rolled out, hence "expand".
+PHASE = "expand"
 
 # One function for every trigger: the row's kind comes as the trigger's argument.
 _FUNCTION = """

@@ -19,6 +19,8 @@ revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# History: applied in production before the two phases existed, before its release rolled out, hence "expand".
+PHASE = "expand"
 
 _KINDS_BEFORE = "kind IN ('created', 'updated', 'photo_changed', 'deleted')"
 _KINDS_AFTER = "kind IN ('created', 'updated', 'photo_changed', 'deleted', 'restored', 'erased')"

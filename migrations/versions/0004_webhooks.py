@@ -29,6 +29,8 @@ revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# History: applied in production before the two phases existed, before its release rolled out, hence "expand".
+PHASE = "expand"
 
 # Times are written as RFC 3339 in UTC with microseconds (to_char ... AT TIME ZONE 'UTC'), as the API writes them,
 # whatever the session's time zone.

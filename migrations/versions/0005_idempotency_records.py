@@ -17,6 +17,8 @@ revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# History: applied in production before the two phases existed, before its release rolled out, hence "expand".
+PHASE = "expand"
 
 
 def upgrade() -> None:

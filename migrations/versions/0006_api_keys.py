@@ -30,6 +30,8 @@ revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# History: applied in production before the two phases existed, before its release rolled out, hence "expand".
+PHASE = "expand"
 
 _ACTOR_COLUMNS = (("customers", "created_by"), ("customers", "updated_by"), ("customers", "deleted_by"))
 _HISTORY_ACTOR = ("customer_changes", "actor_id")

@@ -1,0 +1,1 @@
+"""Development scripts (``make lint`` runs ``python -m scripts.lint_migrations``)."""
