@@ -79,17 +79,7 @@ def _migrate(url: str, *, contract: bool = True) -> str:
         outcome = asyncio.run(migrate(url, contract=contract))
     except (MigrationError, ValueError) as error:
         raise click.ClickException(str(error)) from None
-    if isinstance(outcome, SchemaAhead):
-        return outcome.message()
-    step = outcome.plan
-    said = f"Applied {', '.join(f'{r.id} ({r.phase})' for r in step.apply)}." if step.apply else "Nothing to apply."
-    said += f" The database is at revision {step.target or step.current or '(none)'}."
-    if step.held_back:
-        said += (
-            f" Stopped before contract revision {step.held_back[0].id} ({len(step.held_back)} held back): run"
-            " `crm migrate --contract` once no older release is running."
-        )
-    return said
+    return outcome.message() if isinstance(outcome, SchemaAhead) else outcome.plan.summary()
 
 
 @click.group()

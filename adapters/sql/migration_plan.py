@@ -58,6 +58,16 @@ class Plan:
     def target(self) -> str | None:
         return self.apply[-1].id if self.apply else None
 
+    def summary(self) -> str:
+        said = f"Applied {', '.join(f'{r.id} ({r.phase})' for r in self.apply)}." if self.apply else "Nothing to apply."
+        said += f" The database is at revision {self.target or self.current or '(none)'}."
+        if self.held_back:
+            said += (
+                f" Stopped before contract revision {self.held_back[0].id} ({len(self.held_back)} held back): run"
+                " `crm migrate --contract` once no older release is running."
+            )
+        return said
+
 
 def phase_of(script: Script) -> Phase:
     phase = getattr(script.module, "PHASE", None)

@@ -1,23 +1,23 @@
-"""The migrations: each revision goes up, down and up again, and head equals ``adapters.sql.tables``."""
+"""The migrations: each revision declares its phase and goes up, down and up again; base to head and back gives the
+same schema (pg_dump); a revision that cannot go down says why; head equals ``adapters.sql.tables``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, pool, text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.sql.migrate import alembic_config, downgrade, upgrade
+from adapters.sql.migration_plan import PHASES, MigrationError, chain, phase_of
 from adapters.sql.tables import metadata
-from tests.support.database import create_database, drop_database, url_of_database
+from migrations.safe_ddl import Irreversible
+from tests.adapters.migrations.conftest import Migrations, ScratchDatabase, on, schema_dump
 
-ScratchDatabase = Callable[[], Awaitable[str]]
 OUR_TABLES = {
     "users",
     "customers",
@@ -33,29 +33,6 @@ OUR_TABLES = {
     "actors",
     "api_keys",
 }
-
-
-@pytest.fixture
-async def scratch_database(postgres_server_url: str) -> AsyncIterator[ScratchDatabase]:
-    """Makes empty databases of this test's own, dropped when it ends."""
-    names: list[str] = []
-
-    async def make() -> str:
-        names.append(await create_database(postgres_server_url, prefix="crm_migrations"))
-        return url_of_database(postgres_server_url, names[-1])
-
-    yield make
-    for name in names:
-        await drop_database(postgres_server_url, name)
-
-
-async def _on(url: str, inspect: Callable[[Connection], Any]) -> Any:
-    engine = create_async_engine(url, poolclass=pool.NullPool)
-    try:
-        async with engine.begin() as connection:
-            return await connection.run_sync(inspect)
-    finally:
-        await engine.dispose()
 
 
 def _tables(connection: Connection) -> set[str]:
@@ -100,16 +77,16 @@ async def test_every_revision_upgrades_downgrades_and_upgrades_again(scratch_dat
         await downgrade(url, str(revision.down_revision or "base"))
         await upgrade(url, revision.revision)
 
-    assert await _on(url, _tables) == {*OUR_TABLES, "alembic_version"}
+    assert await on(url, _tables) == {*OUR_TABLES, "alembic_version"}
     await downgrade(url, "base")
-    assert await _on(url, _tables) == {"alembic_version"}
-    assert "pg_trgm" not in await _on(url, _extensions)
+    assert await on(url, _tables) == {"alembic_version"}
+    assert "pg_trgm" not in await on(url, _extensions)
 
 
 async def test_the_migrated_schema_equals_the_tables_module(scratch_database: ScratchDatabase) -> None:
     migrated = await scratch_database()
     await upgrade(migrated, "head")
-    assert await _on(migrated, _differences) == []
+    assert await on(migrated, _differences) == []
 
     # The same schema made straight from the tables module must look the same in the catalogue.
     created = await scratch_database()
@@ -118,8 +95,8 @@ async def test_the_migrated_schema_equals_the_tables_module(scratch_database: Sc
         connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
         metadata.create_all(connection)
 
-    await _on(created, create)
-    migrated_catalogue, created_catalogue = await _on(migrated, _catalogue), await _on(created, _catalogue)
+    await on(created, create)
+    migrated_catalogue, created_catalogue = await on(migrated, _catalogue), await on(created, _catalogue)
     assert migrated_catalogue == created_catalogue
     assert {row[0] for row in migrated_catalogue["columns"]} == OUR_TABLES
 
@@ -127,9 +104,9 @@ async def test_the_migrated_schema_equals_the_tables_module(scratch_database: Sc
 async def test_upgrading_a_database_at_head_changes_nothing(scratch_database: ScratchDatabase) -> None:
     url = await scratch_database()
     await upgrade(url, "head")
-    before = await _on(url, _catalogue)
+    before = await on(url, _catalogue)
     await upgrade(url, "head")
-    assert await _on(url, _catalogue) == before
+    assert await on(url, _catalogue) == before
 
 
 async def test_0006_makes_every_user_an_actor_and_keeps_names_current(scratch_database: ScratchDatabase) -> None:
@@ -152,13 +129,13 @@ async def test_0006_makes_every_user_an_actor_and_keeps_names_current(scratch_da
             )
         )
 
-    await _on(url, seed)
+    await on(url, seed)
     await upgrade(url, "0006")
 
     def actors(connection: Connection) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in connection.execute(text("SELECT id::text, name FROM actors ORDER BY name"))]
 
-    assert await _on(url, actors) == [("00000000-0000-4000-8000-000000000001", "Ada")]
+    assert await on(url, actors) == [("00000000-0000-4000-8000-000000000001", "Ada")]
 
     def rename_and_add_a_key(connection: Connection) -> None:
         connection.execute(text("UPDATE users SET name = 'Ada L.'"))
@@ -170,8 +147,8 @@ async def test_0006_makes_every_user_an_actor_and_keeps_names_current(scratch_da
             )
         )
 
-    await _on(url, rename_and_add_a_key)
-    assert await _on(url, actors) == [
+    await on(url, rename_and_add_a_key)
+    assert await on(url, actors) == [
         ("00000000-0000-4000-8000-000000000001", "Ada L."),
         ("00000000-0000-4000-8000-000000000002", "Shop sync"),
     ]
@@ -180,7 +157,59 @@ async def test_0006_makes_every_user_an_actor_and_keeps_names_current(scratch_da
         connection.execute(text("UPDATE customers SET updated_by = '00000000-0000-4000-8000-00000000dead'"))
 
     with pytest.raises(IntegrityError):
-        await _on(url, write_as_nobody)
+        await on(url, write_as_nobody)
     # Nothing names the key yet, so the way back is open.
     await downgrade(url, "0005")
-    assert "actors" not in await _on(url, _tables)
+    assert "actors" not in await on(url, _tables)
+
+
+def test_every_migration_declares_its_phase() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    revisions = chain(scripts)
+    assert len(revisions) == len(list(scripts.walk_revisions())) >= 6
+    for script in scripts.walk_revisions():
+        assert script.module.PHASE in PHASES, script.path
+        assert phase_of(script) == script.module.PHASE
+    # History: applied before the phases existed, each before its release rolled out.
+    assert {revision.phase for revision in revisions if revision.id <= "0006"} == {"expand"}
+
+
+def test_a_revision_without_a_valid_phase_is_refused(migrations: Migrations) -> None:
+    migrations.add("0007", "0006", "sideways", upgrade="pass")
+    with pytest.raises(MigrationError, match=r"Migration 0007 .* must declare PHASE = 'expand' or 'contract'"):
+        chain(ScriptDirectory.from_config(alembic_config(migrations.folder)))
+
+
+async def test_base_to_head_to_base_to_head_gives_the_same_schema(scratch_database: ScratchDatabase) -> None:
+    url = await scratch_database()
+    await upgrade(url, "head")
+    first = schema_dump(url)
+    await downgrade(url, "base")
+    assert "CREATE TABLE public.customers" not in schema_dump(url)
+    await upgrade(url, "head")
+    second = schema_dump(url)
+    assert "CREATE TABLE public.customers" in first
+    assert "CREATE TRIGGER trg_users_actor" in first
+    assert second == first
+
+
+async def test_a_revision_that_cannot_go_down_says_why(
+    scratch_database: ScratchDatabase, migrations: Migrations
+) -> None:
+    migrations.add(
+        "0007",
+        "0006",
+        "contract",
+        upgrade='op.execute("CREATE TABLE merged (id integer PRIMARY KEY)")',
+        downgrade='raise safe_ddl.Irreversible("0007", "the merged rows cannot be told apart again")',
+    )
+    url = await scratch_database()
+    await upgrade(url, "head", migrations.folder)
+    with pytest.raises(Irreversible, match="Revision 0007 cannot be downgraded: the merged rows cannot be told apart"):
+        await downgrade(url, "0006", migrations.folder)
+
+    def version(connection: Connection) -> str:
+        return str(connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one())
+
+    assert await on(url, version) == "0007"
+    assert "merged" in await on(url, _tables)

@@ -1,0 +1,103 @@
+"""``crm migrate`` as the deploy pipeline's Job runs it: it says what it applied; on a schema ahead of the release
+it changes nothing and succeeds (a rollback); a migration that cannot get its lock fails in one line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+
+from adapters.sql.migrate import alembic_config, upgrade
+from tests.adapters.migrations.conftest import ScratchDatabase, on, schema_dump
+from tests.adapters.migrations.test_lock_safety import long_reader
+
+
+async def crm_migrate(url: str, data_dir: Path, *arguments: str, **limits: str) -> tuple[int, str]:
+    """Exit status and standard error of ``crm migrate ARGUMENTS`` on ``url``."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": url.replace("postgresql+asyncpg://", "postgresql://"),
+        "CRM_ENV": "test",
+        "CRM_DATA_DIR": str(data_dir),
+        "SECRET_KEY": "migrate-command-test-" + "s" * 32,
+        **limits,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "crm",
+        "migrate",
+        *arguments,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, error = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode is not None
+    return process.returncode, error.decode()
+
+
+def _version(connection: Connection) -> str:
+    return str(connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one())
+
+
+async def test_migrate_applies_the_expand_phase_and_says_so(scratch_database: ScratchDatabase, tmp_path: Path) -> None:
+    url = await scratch_database()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    status, error = await crm_migrate(url, tmp_path)
+    assert status == 0, error
+    assert "Applied 0001 (expand), 0002 (expand)" in error
+    assert f"The database is at revision {head}." in error
+    status, error = await crm_migrate(url, tmp_path, "--contract")
+    assert status == 0, error
+    assert f"Nothing to apply. The database is at revision {head}." in error
+
+
+async def test_a_schema_ahead_of_the_release_is_left_alone_with_exit_0(
+    scratch_database: ScratchDatabase, tmp_path: Path
+) -> None:
+    url = await scratch_database()
+    await upgrade(url, "head")
+    known = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+    def a_newer_release_migrated(connection: Connection) -> None:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9001'"))
+
+    await on(url, a_newer_release_migrated)
+    before = schema_dump(url)
+    for arguments in ((), ("--contract",)):
+        status, error = await crm_migrate(url, tmp_path, *arguments)
+        assert status == 0, error
+        assert (
+            f"The schema is ahead of this release: the database is at revision 9001, this release knows revisions"
+            f" up to {known}. Nothing was changed" in error
+        )
+        assert "Traceback" not in error
+    assert await on(url, _version) == "9001"
+    assert schema_dump(url) == before
+
+
+async def test_a_migration_that_never_gets_its_lock_fails_in_one_line(
+    scratch_database: ScratchDatabase, tmp_path: Path
+) -> None:
+    """0006 adds foreign keys that point at ``users``: a long write transaction on it holds the migration off."""
+    url = await scratch_database()
+    await upgrade(url, "0005")
+    async with long_reader(url) as writer:
+        await writer.execute(text("LOCK TABLE users IN ROW EXCLUSIVE MODE"))
+        status, error = await crm_migrate(
+            url,
+            tmp_path,
+            CRM_MIGRATION_LOCK_TIMEOUT_SECONDS="0.1",
+            CRM_MIGRATION_LOCK_RETRIES="1",
+            CRM_MIGRATION_RETRY_PAUSE_SECONDS="0.1",
+        )
+    assert status == 1
+    assert "Traceback" not in error
+    last = error.strip().splitlines()[-1]
+    assert last.startswith("Error: A migration did not get its table lock within 0.1 s in 2 attempts"), error
+    assert await on(url, _version) == "0005"
