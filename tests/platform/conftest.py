@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -60,6 +61,10 @@ class Rendered:
         return self.one("Job", "crm-migrate")
 
     @property
+    def contract_job(self) -> dict[str, Any]:
+        return self.one("Job", "crm-migrate-contract")
+
+    @property
     def photo_sweep(self) -> dict[str, Any]:
         return self.one("CronJob", "crm-photo-sweep")
 
@@ -71,6 +76,31 @@ class Rendered:
     def config(self) -> dict[str, str]:
         data: dict[str, str] = self.one("ConfigMap")["data"]
         return data
+
+
+_REQUIREMENT = re.compile(r"\s*([\w./-]+)\s*(?:(!=|==|=)\s*([\w.-]*)|\s(in|notin)\s*\(([^)]*)\))\s*")
+
+
+def select(selector: str, resources: list[Resource]) -> list[Resource]:
+    """The resources ``kubectl apply --selector SELECTOR`` applies: each comma-separated requirement (``k=v``,
+    ``k!=v``, ``k in (a,b)``, ``k notin (a,b)``) must hold; a missing label equals no value, as in Kubernetes."""
+    requirements = []
+    for part in re.split(r",(?![^(]*\))", selector):
+        match = _REQUIREMENT.fullmatch(part)
+        assert match, f"unsupported selector requirement: {part!r}"
+        key, operator, value, set_operator, values = match.groups()
+        requirements.append((key, operator or set_operator, {v.strip() for v in (values or value).split(",")}))
+
+    def holds(labels: dict[str, str], key: str, operator: str, values: set[str]) -> bool:
+        if operator in ("=", "==", "in"):
+            return labels.get(key) in values
+        return labels.get(key) not in values  # != and notin also hold where the label is missing
+
+    return [
+        resource
+        for resource in resources
+        if all(holds(resource["metadata"].get("labels", {}), *requirement) for requirement in requirements)
+    ]
 
 
 def environment_tool(name: str) -> Path:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.platform.conftest import DEPLOY, REPOSITORY, rendered_overlay
+from tests.platform.conftest import DEPLOY, REPOSITORY, rendered_overlay, select
 from tests.support.tools import tool_missing
 
 INSTALLER = REPOSITORY / "scripts" / "install-ci-tools.sh"
@@ -193,19 +193,62 @@ def test_deploy_migrates_then_rolls_out(preview: dict[str, Any], job_name: str, 
     steps = [
         'aws eks update-kubeconfig --name "$EKS_CLUSTER_NAME" --region "$AWS_REGION"',
         'kustomize edit set image "crm=${CI_REGISTRY_IMAGE}:${CI_COMMIT_SHA}@$(cat "$CI_PROJECT_DIR/image.digest")"',
-        f"delete job {rendered.job['metadata']['name']} --ignore-not-found",
-        "kubectl apply -k \"deploy/overlays/$OVERLAY\" --selector 'app.kubernetes.io/component!=server'",
         '.status.conditions[?(@.type=="Complete")].status',
-        'kubectl apply -k "deploy/overlays/$OVERLAY"\n',
-        "rollout status deployment/crm",
-        "rollout undo deployment/crm",
+        # 1. expand: settings, policies and the expand Job only, then wait for it
+        f"delete job {rendered.job['metadata']['name']} --ignore-not-found",
+        'kubectl apply -k "deploy/overlays/$OVERLAY" --selector "$BEFORE_MIGRATIONS"',
+        "if ! wait_for_job crm-migrate; then",
+        "nothing was rolled out",
+        # 2. note what ran, roll the three workloads together, undo all three on failure
+        'SERVER_BEFORE="$(kubectl',
+        'WORKER_BEFORE="$(kubectl',
+        'SWEEP_BEFORE="$(kubectl -n "$KUBE_NAMESPACE" get cronjob crm-photo-sweep',
+        'kubectl apply -k "deploy/overlays/$OVERLAY" --selector "$ROLLOUT"',
+        "rollout status deployment/crm --timeout",
+        "rollout status deployment/crm-webhook-worker --timeout",
+        'rollout undo deployment/crm --to-revision="$SERVER_BEFORE"',
+        'rollout undo deployment/crm-webhook-worker --to-revision="$WORKER_BEFORE"',
+        "patch cronjob crm-photo-sweep --type=json",
+        "Rollout failed: server, webhook workers and photo sweep were undone",
+        # 3. contract, only after a successful rollout
+        f"delete job {rendered.contract_job['metadata']['name']} --ignore-not-found",
+        'kubectl apply -k "deploy/overlays/$OVERLAY" --selector "$CONTRACT"',
+        "if ! wait_for_job crm-migrate-contract; then",
     ]
     positions = [commands.find(step) for step in steps]
     assert -1 not in positions, [step for step, position in zip(steps, positions, strict=True) if position == -1]
-    assert positions == sorted(positions), "migrations must complete before the Deployment is applied"
-    # The selector of step 1 leaves exactly the serving objects for step 2.
-    assert rendered.job["metadata"]["labels"]["app.kubernetes.io/component"] != "server"
-    assert rendered.deployment["metadata"]["labels"]["app.kubernetes.io/component"] == "server"
+    assert positions == sorted(positions), "expand, then the rollout (undone on failure), then contract"
+    # Every apply is a selected part: nothing is applied whole, early.
+    assert commands.count("kubectl apply -k") == commands.count('--selector "$') == 3
+
+
+@pytest.mark.parametrize("overlay", ["staging", "production"])
+def test_deploy_steps_apply_every_object_once_in_the_right_step(preview: dict[str, Any], overlay: str) -> None:
+    """The selectors of the three steps, evaluated on the rendered overlay as kubectl would."""
+    variables = preview["deploy_staging"]["variables"]
+    rendered = rendered_overlay(overlay)
+    steps = {step: select(variables[step], rendered.resources) for step in ("BEFORE_MIGRATIONS", "ROLLOUT", "CONTRACT")}
+
+    def names(resources: list[dict[str, Any]]) -> set[tuple[str, str]]:
+        return {(resource["kind"], resource["metadata"]["name"].split("-config-")[0]) for resource in resources}
+
+    assert names(steps["BEFORE_MIGRATIONS"]) == {
+        ("ServiceAccount", "crm"),
+        ("ConfigMap", "crm"),
+        ("NetworkPolicy", "crm"),
+        ("Job", "crm-migrate"),
+    }
+    assert names(steps["ROLLOUT"]) == {
+        ("Deployment", "crm"),
+        ("Service", "crm"),
+        ("HorizontalPodAutoscaler", "crm"),
+        ("PodDisruptionBudget", "crm"),
+        ("Deployment", "crm-webhook-worker"),
+        ("CronJob", "crm-photo-sweep"),
+    }
+    assert names(steps["CONTRACT"]) == {("Job", "crm-migrate-contract")}
+    applied = [resource for selected in steps.values() for resource in selected]
+    assert len(applied) == len(rendered.resources), "each rendered object belongs to exactly one step"
 
 
 def test_production_needs_a_person_and_a_release_tag(preview: dict[str, Any]) -> None:

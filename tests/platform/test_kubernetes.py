@@ -120,7 +120,7 @@ def test_shutdown_timing_fits_the_grace_period(overlay: Rendered) -> None:
     assert grace >= pre_stop + drain + 10, (pre_stop, drain, grace)
 
 
-@pytest.mark.parametrize("workload", ["deployment", "job", "photo_sweep", "webhook_worker"])
+@pytest.mark.parametrize("workload", ["deployment", "job", "contract_job", "photo_sweep", "webhook_worker"])
 def test_restricted_security_context(overlay: Rendered, workload: str) -> None:
     resource = getattr(overlay, workload)
     pod, container = _pod(resource), _container(resource)
@@ -143,7 +143,7 @@ def test_restricted_security_context(overlay: Rendered, workload: str) -> None:
     assert "sizeLimit" in pod["volumes"][0]["emptyDir"]
 
 
-@pytest.mark.parametrize("workload", ["deployment", "job", "photo_sweep", "webhook_worker"])
+@pytest.mark.parametrize("workload", ["deployment", "job", "contract_job", "photo_sweep", "webhook_worker"])
 def test_resource_requests_and_limits(overlay: Rendered, workload: str) -> None:
     resources = _container(getattr(overlay, workload))["resources"]
     for name in ("cpu", "memory"):
@@ -159,7 +159,13 @@ def test_resource_requests_and_limits(overlay: Rendered, workload: str) -> None:
 def test_configuration_and_secrets_by_reference(overlay: Rendered) -> None:
     config_map = overlay.one("ConfigMap")
     assert re.fullmatch(r"crm-config-[a-z0-9]{10}", config_map["metadata"]["name"])
-    for workload in (overlay.deployment, overlay.job, overlay.photo_sweep, overlay.webhook_worker):
+    for workload in (
+        overlay.deployment,
+        overlay.job,
+        overlay.contract_job,
+        overlay.photo_sweep,
+        overlay.webhook_worker,
+    ):
         assert _container(workload)["envFrom"] == [
             {"configMapRef": {"name": config_map["metadata"]["name"]}},
             {"secretRef": {"name": "crm-secrets"}},
@@ -178,18 +184,36 @@ def test_configuration_and_secrets_by_reference(overlay: Rendered) -> None:
     assert all(value.isascii() for value in config.values())
 
 
-def test_migration_job_runs_crm_migrate_from_the_same_image(overlay: Rendered) -> None:
-    job, deployment = overlay.job, overlay.deployment
-    container = _container(job)
-    assert container["args"] == ["migrate"]
+def test_migration_jobs_run_both_phases_from_the_same_image(overlay: Rendered) -> None:
+    deployment = overlay.deployment
     assert _container(deployment)["args"] == ["serve"]
-    assert container["image"] == _container(deployment)["image"]
-    assert _pod(job)["restartPolicy"] == "Never"
-    assert job["spec"]["backoffLimit"] <= 3
-    assert job["spec"]["activeDeadlineSeconds"] > 0  # the pipeline's wait loop ends on the Failed condition
-    # The pipeline applies everything but component=server first, runs this Job, then the Deployment.
-    assert job["metadata"]["labels"]["app.kubernetes.io/component"] == "migration"
+    phases = {"job": (["migrate"], "migration"), "contract_job": (["migrate", "--contract"], "migration-contract")}
+    for workload, (args, component) in phases.items():
+        job = getattr(overlay, workload)
+        container = _container(job)
+        assert container["args"] == args
+        assert container["image"] == _container(deployment)["image"]
+        assert _pod(job)["restartPolicy"] == "Never"
+        assert job["spec"]["backoffLimit"] <= 3
+        # The pipeline applies each step by component (.gitlab-ci.yml; test_gitlab_ci checks the selectors).
+        assert job["metadata"]["labels"]["app.kubernetes.io/component"] == component
+        assert _pod(job)["containers"][0]["name"] == "migrate"
     assert deployment["metadata"]["labels"]["app.kubernetes.io/component"] == "server"
+
+
+def test_migration_deadlines_allow_for_the_lock_retries(overlay: Rendered) -> None:
+    """A revision may wait lock_timeout per attempt plus the doubling pauses before `crm migrate` gives up; every
+    pod the Job may start must have room within the Job's deadline for ten revisions that each wait that long."""
+    config = overlay.config
+    lock_timeout = float(config["CRM_MIGRATION_LOCK_TIMEOUT_SECONDS"])
+    retries = int(config["CRM_MIGRATION_LOCK_RETRIES"])
+    pause = float(config["CRM_MIGRATION_RETRY_PAUSE_SECONDS"])
+    giving_up = (retries + 1) * lock_timeout + sum(pause * 2**attempt for attempt in range(retries))
+    assert giving_up <= 120, "a migration stuck behind a lock should fail within two minutes"
+    assert float(config["CRM_MIGRATION_STATEMENT_TIMEOUT_SECONDS"]) <= 60
+    for job in (overlay.job, overlay.contract_job):
+        attempts = job["spec"]["backoffLimit"] + 1
+        assert job["spec"]["activeDeadlineSeconds"] >= 10 * attempts * giving_up
 
 
 def test_photo_sweep_runs_hourly_from_the_same_image(overlay: Rendered) -> None:
