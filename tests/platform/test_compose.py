@@ -41,7 +41,7 @@ def test_migrate_and_serve_from_the_same_built_image(services: dict[str, dict[st
     migrate, crm = services["migrate"], services["crm"]
     assert migrate["build"] == crm["build"] == {"context": ".", "dockerfile": "Containerfile"}
     assert migrate["image"] == crm["image"]
-    assert migrate["command"] == ["migrate"]
+    assert migrate["command"] == ["migrate", "--contract"]  # a single instance applies both phases
     assert crm["command"] == ["serve"]
     assert crm["ports"] == ["127.0.0.1:${CRM_PORT_ON_HOST:-8000}:8000"]
 
