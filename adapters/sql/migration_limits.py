@@ -1,8 +1,9 @@
 """How long a migration may wait for a lock and run one statement, and how often a lock wait is retried.
 
 A migration's DDL queues for its table lock behind every running transaction, and every request that touches the
-table then queues behind the migration: a short ``lock_timeout`` bounds that stall, and a retry after a pause
-gives the migration another chance once the long transaction is gone (GitLab's ``with_lock_retries``). The
+table then queues behind the migration: a short ``lock_timeout`` (half a second, so that no write waits a second
+behind a migration) bounds that stall, and a retry after a pause gives the migration another chance once the long
+transaction is gone (GitLab's ``with_lock_retries``). The
 ``statement_timeout`` bounds a statement that holds its lock while it works; steps that only take locks which let
 reads and writes go on (``CREATE INDEX CONCURRENTLY``, ``VALIDATE CONSTRAINT``) lift it (migrations/safe_ddl.py).
 
@@ -23,17 +24,17 @@ _POSITIVE_SECONDS = msgspec.Meta(gt=0, le=3600)
 
 class MigrationLimits(msgspec.Struct, frozen=True, kw_only=True):
     lock_timeout_seconds: Annotated[float, _POSITIVE_SECONDS] = msgspec.field(
-        name="CRM_MIGRATION_LOCK_TIMEOUT_SECONDS", default=5.0
+        name="CRM_MIGRATION_LOCK_TIMEOUT_SECONDS", default=0.5
     )
     statement_timeout_seconds: Annotated[float, _POSITIVE_SECONDS] = msgspec.field(
         name="CRM_MIGRATION_STATEMENT_TIMEOUT_SECONDS", default=60.0
     )
-    # Attempts after the first; the pause doubles each time (2, 4, 8, 16 s by default).
+    # Attempts after the first; the pause doubles each time (1, 2, 4, 8, 16, 32 s by default).
     lock_retries: Annotated[int, msgspec.Meta(ge=0, le=20)] = msgspec.field(
-        name="CRM_MIGRATION_LOCK_RETRIES", default=4
+        name="CRM_MIGRATION_LOCK_RETRIES", default=6
     )
     first_pause_seconds: Annotated[float, msgspec.Meta(ge=0, le=600)] = msgspec.field(
-        name="CRM_MIGRATION_RETRY_PAUSE_SECONDS", default=2.0
+        name="CRM_MIGRATION_RETRY_PAUSE_SECONDS", default=1.0
     )
 
     @classmethod

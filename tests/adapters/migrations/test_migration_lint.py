@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.sql.migration_limits import MigrationLimits
 from scripts.lint_migrations import FIRST_LINTED, lint, main, squawk
 from tests.adapters.migrations.conftest import Migrations
 
@@ -64,7 +65,8 @@ def test_well_written_revisions_of_both_phases_pass(migrations: Migrations, tmp_
     assert sorted(path.name for path in folder.glob("*.sql")) == ["0007_expand.sql", "0008_contract.sql"]
     expand = (folder / "0007_expand.sql").read_text()
     # The offline SQL is what the runner does: the timeouts first, the concurrent build outside a transaction.
-    assert expand.startswith("SET lock_timeout = '5000ms';")
+    lock_timeout, statement_timeout = MigrationLimits.from_environment().session_settings()
+    assert expand.startswith(f"{lock_timeout};\n\n{statement_timeout};\n\nBEGIN;")
     assert "COMMIT;\n\nSET statement_timeout = 0;\n\nCREATE INDEX CONCURRENTLY IF NOT EXISTS" in expand
     assert "NOT VALID" in expand
     assert "VALIDATE CONSTRAINT ck_customers_company_short" in expand
