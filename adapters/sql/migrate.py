@@ -137,13 +137,17 @@ async def migrate(
     """
     config = alembic_config(migrations, limits)
     scripts = ScriptDirectory.from_config(config)
+    # The first attempt's plan is what the step applies in the end: a retry only resumes it.
+    first: list[Plan | SchemaAhead] = []
 
     def run(connection: Connection) -> Applied | SchemaAhead:
         step = plan(scripts, _current(connection), contract=contract)
+        if not first:
+            first.append(step)
         if isinstance(step, Plan) and step.target is not None:
             config.attributes["connection"] = connection
             command.upgrade(config, step.target)
-        return Applied(step) if isinstance(step, Plan) else step
+        return Applied(first[0]) if isinstance(first[0], Plan) else first[0]
 
     return await _with_lock_retries(database_url, run, config.attributes["limits"])
 
