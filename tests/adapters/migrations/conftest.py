@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, pool
+from sqlalchemy import Connection, pool, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from adapters.embedded_postgres.accounts import EmbeddedPostgresError
 from adapters.embedded_postgres.binaries import bundled
@@ -46,6 +46,18 @@ async def on(url: str, inspect: Callable[[Connection], Any]) -> Any:
     try:
         async with engine.begin() as connection:
             return await connection.run_sync(inspect)
+    finally:
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def long_reader(url: str) -> AsyncIterator[AsyncConnection]:
+    """A transaction that read ``customers`` and stays open (a slow report, a forgotten session)."""
+    engine = create_async_engine(url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("LOCK TABLE customers IN ACCESS SHARE MODE"))
+            yield connection
     finally:
         await engine.dispose()
 

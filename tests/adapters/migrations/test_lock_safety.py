@@ -7,30 +7,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import Connection, pool, text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.sql.migrate import Applied, LockTimeoutGaveUp, StatementTimedOut, migrate, upgrade
 from adapters.sql.migration_limits import MigrationLimits
-from tests.adapters.migrations.conftest import Migrations, ScratchDatabase, on
+from tests.adapters.migrations.conftest import Migrations, ScratchDatabase, long_reader, on
 
 QUICK = MigrationLimits(lock_timeout_seconds=0.1, statement_timeout_seconds=2, lock_retries=2, first_pause_seconds=0.05)
 ADD_COLUMN = 'op.execute("ALTER TABLE customers ADD COLUMN company text")'
-
-
-@contextlib.asynccontextmanager
-async def long_reader(url: str) -> AsyncIterator[AsyncConnection]:
-    """A transaction that read ``customers`` and stays open (a slow report, a forgotten session)."""
-    engine = create_async_engine(url, poolclass=pool.NullPool)
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text("LOCK TABLE customers IN ACCESS SHARE MODE"))
-            yield connection
-    finally:
-        await engine.dispose()
 
 
 def _version_and_columns(connection: Connection) -> tuple[str, set[str]]:

@@ -12,8 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from adapters.sql.migrate import alembic_config, upgrade
-from tests.adapters.migrations.conftest import ScratchDatabase, on, schema_dump
-from tests.adapters.migrations.test_lock_safety import long_reader
+from tests.adapters.migrations.conftest import ScratchDatabase, long_reader, on, schema_dump
 
 
 async def crm_migrate(url: str, data_dir: Path, *arguments: str, **limits: str) -> tuple[int, str]:
