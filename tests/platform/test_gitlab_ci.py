@@ -127,6 +127,8 @@ def test_lint_and_test_use_the_makefile(preview: dict[str, Any]) -> None:
     assert set(preview["test"]["variables"]["APT_PACKAGES"].split()) >= {"make", "nodejs", "npm", "curl"}
     assert "sha256sum --check" in script(preview["test"])
     assert "install -m 0755 kubectl /usr/local/bin/kubectl" in script(preview["test"])
+    # tests/releases installs the previous release from its commit: a shallow clone might not have it.
+    assert str(preview["test"]["variables"]["GIT_DEPTH"]) == "0"
 
 
 def test_tests_get_postgresql_and_minio_as_services(preview: dict[str, Any]) -> None:
