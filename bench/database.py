@@ -85,7 +85,8 @@ def _postgres_parent(backend: int) -> int | None:
     return parent if command in ("postgres", "postmaster") else None
 
 
-async def create(server_url: str) -> Database:
+async def create(server_url: str, revision: str = "head") -> Database:
+    """A new database, migrated to ``revision`` (an older one: to replay later migrations on it)."""
     name = f"crm_bench_{secrets.token_hex(4)}"
     connection = await asyncpg.connect(server_url)
     try:
@@ -95,9 +96,9 @@ async def create(server_url: str) -> Database:
     finally:
         await connection.close()
     url = _with_database(server_url, name)
-    from adapters.sql.migrate import upgrade_to_head
+    from adapters.sql.migrate import upgrade
 
-    await upgrade_to_head(url)
+    await upgrade(url, revision)
     return Database(url, name, server_url, str(version), postmaster)
 
 

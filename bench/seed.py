@@ -146,3 +146,18 @@ async def deep_cursors(connection: asyncpg.Connection, depth_from: int, depth_to
     ids = [customer_id(int(seeded_max[1:]) - depth + newer_than_seeded) for depth in indexes]
     rows = await connection.fetch("SELECT id, created_at FROM customers WHERE id = ANY($1::text[])", ids)
     return [encode_cursor("-created_at", row["created_at"].isoformat(), row["id"]) for row in rows]
+
+
+async def add_history(connection: asyncpg.Connection, user: BenchUser, first: int, last: int) -> None:
+    """A ``created`` history entry for customers ``first`` to ``last``, written by ``user`` when each was created."""
+    await connection.execute("SET synchronous_commit = off")
+    await connection.execute(
+        """INSERT INTO customer_changes (customer_id, kind, actor_id, at, changes)
+        SELECT 'C' || lpad(i::text, 7, '0'), 'created', $3, $4::timestamptz + i * interval '1 second', '[]'::jsonb
+        FROM generate_series($1::int, $2::int) AS i""",
+        first,
+        last,
+        user.id,
+        EPOCH,
+    )
+    await connection.execute("VACUUM (ANALYZE) customer_changes")

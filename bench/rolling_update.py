@@ -1,0 +1,208 @@
+"""A rolling update under load, measured (issue 19): failed requests per phase, and how long writes wait while
+each migration runs.
+
+```sh
+uv run python -m bench.rolling_update                      # previous_release.toml's commit -> HEAD, 10,000 rows
+uv run python -m bench.rolling_update --old-release before-newest-migration --from-revision 0005 --rows 1000000
+```
+
+One run, on a throw-away database (``bench/database.py``) migrated to ``--from-revision`` (default: the old
+release's newest revision) and seeded with ``--rows`` customers and as many history entries (``generate_series``):
+
+1. *old alone*: the old release (installed from its commit with its own lock file, as tests/releases does) serves
+   a steady load (``bench/balancer.py``: writes and reads at fixed rates, through a round-robin balancer);
+2. *expand*: HEAD's ``crm migrate`` brings the schema to ``--to-revision`` (default: head);
+3. *new starting*, *both*: HEAD's ``crm serve`` starts and joins the rotation once ready; both serve;
+4. *old stopping*: the old server gets SIGTERM and drains; the balancer drops it when its readiness fails;
+5. *contract*: ``crm migrate --contract``, when HEAD's ``crm migrate`` has that option;
+6. *new alone*.
+
+It prints, per phase, the requests sent, how many failed (``bench/balancer.py`` says exactly what counts), and
+the longest write and read; and how long each migration ran. docs/performance-releases.md has the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import secrets
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from bench import database, seed
+from bench.balancer import Balancer, Load, PhaseFigures, figures
+from bench.write_probe import WriteProbe
+from tests.releases.installation import HEAD, Release, configured_commit, install, resolve
+from tests.releases.serving import Fleet, create_admin, run_command, start
+
+PASSWORD = "rolling update " + secrets.token_hex(8)
+PHASES = ["warm-up", "old alone", "expand", "new starting", "both", "old stopping", "contract", "new alone"]
+
+
+def head_of(release: Release) -> str:
+    config = Config()
+    config.set_main_option("script_location", str(release.root / "migrations"))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+def migrate(fleet: Fleet, revision: str, *options: str) -> float:
+    """HEAD's migrations to ``revision`` ("head": its own ``crm migrate``); the seconds they took."""
+    started = time.monotonic()
+    if revision == "head":
+        run_command(HEAD, fleet, "migrate", *options)
+    else:
+        script = "import asyncio, sys; from adapters.sql.migrate import upgrade; asyncio.run(upgrade(*sys.argv[1:]))"
+        python = HEAD.bin / "python"
+        subprocess.run([python, "-c", script, fleet.database_url, revision], cwd=HEAD.root, check=True)
+    return time.monotonic() - started
+
+
+def has_contract_phase(fleet: Fleet) -> bool:
+    return "--contract" in run_command(HEAD, fleet, "migrate", "--help")
+
+
+async def seeded(fleet: Fleet, old: Release, rows: int) -> None:
+    """The admin (by the old release's command line), ``rows`` customers and as many history entries."""
+    email = "rolling@example.com"
+    create_admin(old, fleet, email, "Rolling Admin", PASSWORD)
+    connection = await asyncpg.connect(fleet.database_url)
+    try:
+        user_id = await connection.fetchval("SELECT id FROM users WHERE email = $1", email)
+        user = seed.BenchUser(user_id, email, PASSWORD)
+        await seed.add_customers(connection, user, 1, rows)
+        await seed.add_history(connection, user, 1, rows)
+    finally:
+        await connection.close()
+
+
+async def measured_run(
+    args: argparse.Namespace, fleet: Fleet, old: Release
+) -> tuple[list[PhaseFigures], dict[str, str], WriteProbe]:
+    notes: dict[str, str] = {}
+    old_server = await asyncio.to_thread(start, old, fleet)
+    servers = [old_server]
+    async with httpx.AsyncClient(base_url=old_server.base_url) as client:
+        form = {"grant_type": "password", "username": "rolling@example.com", "password": PASSWORD}
+        token = (await client.post("/api/v1/auth/token", data=form)).json()["access_token"]
+    balancer = Balancer(token)
+    load = Load(balancer, args.rows, args.writes_per_second, args.reads_per_second)
+    balancer.register(old_server.base_url)
+    probe = WriteProbe(fleet.database_url, args.rows)
+    prober = asyncio.create_task(balancer.probe_forever())
+    await balancer.wait_until_serving(old_server.base_url)
+    senders = [asyncio.create_task(load.run_forever()), asyncio.create_task(probe.run_forever())]
+
+    def enter(phase: str) -> None:
+        load.phase = probe.phase = phase
+
+    try:
+        enter("warm-up")
+        await asyncio.sleep(2)
+        enter("old alone")
+        await asyncio.sleep(args.steady_seconds)
+        enter("expand")
+        seconds = await asyncio.to_thread(migrate, fleet, args.to_revision)
+        notes["expand"] = f"{args.from_revision} -> {args.to_revision}: {seconds:.1f} s"
+        enter("new starting")
+        new_server = await asyncio.to_thread(start, HEAD, fleet)
+        servers.append(new_server)
+        balancer.register(new_server.base_url)
+        await balancer.wait_until_serving(new_server.base_url)
+        enter("both")
+        await asyncio.sleep(args.steady_seconds)
+        enter("old stopping")
+        old_server.terminate()
+        notes["old stopping"] = f"exit code {await asyncio.to_thread(old_server.wait)}"
+        enter("contract")
+        if await asyncio.to_thread(has_contract_phase, fleet):
+            seconds = await asyncio.to_thread(migrate, fleet, "head", "--contract")
+            notes["contract"] = f"crm migrate --contract: {seconds:.1f} s"
+        else:
+            notes["contract"] = "HEAD's crm migrate has no --contract: nothing to run"
+        enter("new alone")
+        await asyncio.sleep(args.steady_seconds)
+    finally:
+        for sender in senders:
+            sender.cancel()
+        await load.settle()
+        prober.cancel()
+        await balancer.close()
+        for server in servers:
+            server.terminate()
+            with contextlib.suppress(RuntimeError):
+                server.wait()
+    return figures(load.outcomes, PHASES), notes, probe
+
+
+def report(args: argparse.Namespace, rows: list[PhaseFigures], notes: dict[str, str], probe: WriteProbe) -> str:
+    lines = [
+        f"Old release {args.old_release[:7]} -> HEAD; migrations {args.from_revision} -> {args.to_revision}; "
+        f"{args.rows:,} customers and {args.rows:,} history rows; {args.writes_per_second:g} writes/s and "
+        f"{args.reads_per_second:g} reads/s; {os.cpu_count()} cores, {platform.machine()}, load average {args.load} "
+        "at the start.",
+        "",
+        "| phase | requests | failed | retried | longest write | p99 write | longest read | longest SQL update "
+        "| note |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    lines += [
+        f"| {row.phase} | {row.requests} | {row.failed} | {row.retried} | {row.max_write_ms:.0f} ms "
+        f"| {row.p99_write_ms:.0f} ms | {row.max_read_ms:.0f} ms | {probe.longest_ms(row.phase):.0f} ms "
+        f"| {notes.get(row.phase, '')} |"
+        for row in rows
+    ]
+    return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace, server_url: str, work: Path, old: Release) -> None:
+    db = await database.create(server_url, args.from_revision)
+    try:
+        fleet = Fleet(db.url, secrets.token_urlsafe(48), work / "photos", work, args.shutdown_delay)
+        started = time.monotonic()
+        await seeded(fleet, old, args.rows)
+        print(f"Seeded {args.rows:,} customers and history rows in {time.monotonic() - started:.0f} s", flush=True)
+        rows, notes, probe = await measured_run(args, fleet, old)
+    finally:
+        await database.drop(db)
+    print(report(args, rows, notes, probe))
+
+
+def main(args: argparse.Namespace) -> None:
+    args.old_release = resolve(args.old_release or configured_commit())
+    args.load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    with tempfile.TemporaryDirectory(prefix="crm-rolling-") as folder, database.server() as server_url:
+        work = Path(folder)
+        (work / "old").mkdir()
+        (work / "photos").mkdir()
+        old = install(args.old_release, work / "old")
+        args.from_revision = args.from_revision or head_of(old)
+        asyncio.run(run(args, server_url, work, old))
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--old-release", help="a commit, or before-newest-migration (default: previous_release.toml)")
+    parser.add_argument("--from-revision", help="the database's revision at the start (default: the old release's)")
+    parser.add_argument("--to-revision", default="head", help="the expand phase's target (default: head)")
+    parser.add_argument("--rows", type=int, default=10_000, help="customers, and history entries, seeded")
+    parser.add_argument("--steady-seconds", type=float, default=5.0, help="each steady phase's length")
+    parser.add_argument("--writes-per-second", type=float, default=20.0)
+    parser.add_argument("--reads-per-second", type=float, default=20.0)
+    parser.add_argument("--shutdown-delay", type=float, default=2.0, help="CRM_SHUTDOWN_DELAY_SECONDS of both")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    main(parse())
