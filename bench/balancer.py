@@ -2,9 +2,10 @@
 
 The balancer does what a Kubernetes Service behind an ingress does, in the way least kind to the service:
 - it sends each request to the next server in rotation (round-robin);
-- a server enters the rotation when ``/health/ready`` first answers 200 and leaves it as soon as a poll (every
-  0.2 s) gets anything else; it learns of a shutdown only through that probe (no endpoint removal ahead of
-  SIGTERM, no preStop sleep), so the service's own shutdown delay is all that protects the requests;
+- a server enters the rotation when ``/health/ready`` first answers 200 and leaves it after two probes in a row
+  (every 0.5 s, each given 3 s) get anything else: the Deployment's readiness probe (timeout 3 s, failure
+  threshold 2), polled ten times as often; it learns of a shutdown only through that probe (no endpoint removal
+  ahead of SIGTERM, no preStop sleep), so the service's own shutdown delay is all that protects the requests;
 - a request whose connection is refused is sent once more, to another server in rotation: nothing reached the
   first one. Any other error (reset, timeout, a connection closed before the answer) is not retried, since the
   first server may have acted on it.
@@ -17,7 +18,6 @@ request held up by a lock does not hold up the next ones, and each counts in the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import random
 import time
@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
-PROBE_SECONDS = 0.2
+PROBE_SECONDS = 0.5
+PROBE_TIMEOUT_SECONDS = 3.0
+PROBE_FAILURE_THRESHOLD = 2
 REQUEST_TIMEOUT_SECONDS = 30.0
 
 
@@ -37,6 +39,7 @@ class Outcome:
     seconds: float
     ok: bool
     retried: bool
+    detail: str  # for a failure: the request and what came back
 
 
 @dataclass
@@ -45,52 +48,58 @@ class Balancer:
     rotation: list[str] = field(default_factory=list)
     _clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
     _joined: dict[str, asyncio.Event] = field(default_factory=dict)
+    _probes: list[asyncio.Task[None]] = field(default_factory=list)
     _turn: itertools.count[int] = field(default_factory=itertools.count)
 
     def register(self, base_url: str) -> None:
-        """A server to probe; it serves once ready."""
+        """A server to probe from now on; it serves once ready."""
         self._clients[base_url] = httpx.AsyncClient(
             base_url=base_url, timeout=REQUEST_TIMEOUT_SECONDS, headers={"Authorization": f"Bearer {self.token}"}
         )
         self._joined[base_url] = asyncio.Event()
+        self._probes.append(asyncio.create_task(self._probe(base_url)))
 
-    async def probe_forever(self) -> None:
-        async with httpx.AsyncClient(timeout=1) as prober:
+    async def _probe(self, base_url: str) -> None:
+        failures = 0
+        async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_SECONDS) as prober:
             while True:
-                for base_url in list(self._clients):
-                    try:
-                        ready = (await prober.get(base_url + "/health/ready")).status_code == 200
-                    except httpx.HTTPError:
-                        ready = False
-                    if ready and base_url not in self.rotation:
-                        self.rotation.append(base_url)
-                        self._joined[base_url].set()
-                    elif not ready and base_url in self.rotation:
-                        self.rotation.remove(base_url)
+                try:
+                    ready = (await prober.get(base_url + "/health/ready")).status_code == 200
+                except httpx.HTTPError:
+                    ready = False
+                failures = 0 if ready else failures + 1
+                if ready and base_url not in self.rotation:
+                    self.rotation.append(base_url)
+                    self._joined[base_url].set()
+                elif failures >= PROBE_FAILURE_THRESHOLD and base_url in self.rotation:
+                    self.rotation.remove(base_url)
                 await asyncio.sleep(PROBE_SECONDS)
 
     async def wait_until_serving(self, base_url: str) -> None:
         async with asyncio.timeout(30):
             await self._joined[base_url].wait()
 
-    async def send(self, method: str, path: str, json: object | None) -> tuple[httpx.Response | None, bool]:
-        """The answer (None: none came), and whether it took a second server."""
+    async def send(self, method: str, path: str, json: object | None) -> tuple[httpx.Response | str, bool]:
+        """The answer (or why none came), and whether it took a second server."""
         if not self.rotation:
-            return None, False
+            return "no server in rotation", False
         first = self.rotation[next(self._turn) % len(self.rotation)]
         try:
             return await self._clients[first].request(method, path, json=json), False
         except httpx.ConnectError:
             others = [base_url for base_url in self.rotation if base_url != first]
             if not others:
-                return None, True
-            with contextlib.suppress(httpx.HTTPError):
+                return "connection refused, no other server", True
+            try:
                 return await self._clients[random.choice(others)].request(method, path, json=json), True
-            return None, True
-        except httpx.HTTPError:
-            return None, False
+            except httpx.HTTPError as error:
+                return f"{type(error).__name__} on the retry", True
+        except httpx.HTTPError as error:
+            return type(error).__name__, False
 
     async def close(self) -> None:
+        for probe in self._probes:
+            probe.cancel()
         for client in self._clients.values():
             await client.aclose()
 
@@ -125,8 +134,10 @@ class Load:
         else:
             request, expected = ("GET", f"/api/v1/customers/{self._customer()}", None), 200
         response, retried = await self.balancer.send(*request)
-        ok = response is not None and response.status_code == expected
-        self.outcomes.append(Outcome(phase, write, time.monotonic() - started, ok, retried))
+        ok = isinstance(response, httpx.Response) and response.status_code == expected
+        got = f"{response.status_code} {response.text[:160]}" if isinstance(response, httpx.Response) else response
+        detail = "" if ok else f"{request[0]} {request[1].split('?')[0]}: {got}"
+        self.outcomes.append(Outcome(phase, write, time.monotonic() - started, ok, retried, detail))
 
     async def _paced(self, write: bool, per_second: float) -> None:
         interval, start = 1 / per_second, time.monotonic()

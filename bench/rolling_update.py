@@ -29,48 +29,25 @@ import contextlib
 import os
 import platform
 import secrets
-import subprocess
+import shutil
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 import httpx
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 
 from bench import database, seed
 from bench.balancer import Balancer, Load, PhaseFigures, figures
+from bench.migrating import has_contract_phase, head_of, migrate
 from bench.write_probe import WriteProbe
 from tests.releases.installation import HEAD, Release, configured_commit, install, resolve
-from tests.releases.serving import Fleet, create_admin, run_command, start
+from tests.releases.serving import Fleet, Server, create_admin, start
 
 PASSWORD = "rolling update " + secrets.token_hex(8)
+LOGS = Path("var/rolling-update-logs")
 PHASES = ["warm-up", "old alone", "expand", "new starting", "both", "old stopping", "contract", "new alone"]
-
-
-def head_of(release: Release) -> str:
-    config = Config()
-    config.set_main_option("script_location", str(release.root / "migrations"))
-    head = ScriptDirectory.from_config(config).get_current_head()
-    assert head is not None
-    return head
-
-
-def migrate(fleet: Fleet, revision: str, *options: str) -> float:
-    """HEAD's migrations to ``revision`` ("head": its own ``crm migrate``); the seconds they took."""
-    started = time.monotonic()
-    if revision == "head":
-        run_command(HEAD, fleet, "migrate", *options)
-    else:
-        script = "import asyncio, sys; from adapters.sql.migrate import upgrade; asyncio.run(upgrade(*sys.argv[1:]))"
-        python = HEAD.bin / "python"
-        subprocess.run([python, "-c", script, fleet.database_url, revision], cwd=HEAD.root, check=True)
-    return time.monotonic() - started
-
-
-def has_contract_phase(fleet: Fleet) -> bool:
-    return "--contract" in run_command(HEAD, fleet, "migrate", "--help")
 
 
 async def seeded(fleet: Fleet, old: Release, rows: int) -> None:
@@ -87,66 +64,87 @@ async def seeded(fleet: Fleet, old: Release, rows: int) -> None:
         await connection.close()
 
 
-async def measured_run(
-    args: argparse.Namespace, fleet: Fleet, old: Release
-) -> tuple[list[PhaseFigures], dict[str, str], WriteProbe]:
-    notes: dict[str, str] = {}
+@dataclass
+class Rollout:
+    """The servers of one run, and what it noted per phase."""
+
+    fleet: Fleet
+    balancer: Balancer
+    load: Load
+    probe: WriteProbe
+    servers: list[Server]
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def enter(self, phase: str) -> None:
+        self.load.phase = self.probe.phase = phase
+
+    async def run(self, args: argparse.Namespace) -> None:
+        """The phases, in order, while the load runs."""
+        old_server = self.servers[0]
+        self.enter("warm-up")
+        await asyncio.sleep(2)
+        self.enter("old alone")
+        await asyncio.sleep(args.steady_seconds)
+        self.enter("expand")
+        seconds, failure = await asyncio.to_thread(migrate, self.fleet, args.to_revision)
+        self.notes["expand"] = f"{args.from_revision} -> {args.to_revision}: {seconds:.1f} s"
+        if failure:
+            # Nothing else may roll out on a schema that the migration left where it was: the run ends here.
+            self.notes["expand"] += f", FAILED: {failure}"
+            await asyncio.sleep(args.steady_seconds)
+            return
+        self.enter("new starting")
+        new_server = await asyncio.to_thread(start, HEAD, self.fleet)
+        self.servers.append(new_server)
+        self.balancer.register(new_server.base_url)
+        await self.balancer.wait_until_serving(new_server.base_url)
+        self.enter("both")
+        await asyncio.sleep(args.steady_seconds)
+        self.enter("old stopping")
+        old_server.terminate()
+        self.notes["old stopping"] = f"exit code {await asyncio.to_thread(old_server.wait)}"
+        self.enter("contract")
+        if await asyncio.to_thread(has_contract_phase, self.fleet):
+            seconds, failure = await asyncio.to_thread(migrate, self.fleet, "head", "--contract")
+            self.notes["contract"] = f"crm migrate --contract: {seconds:.1f} s" + (
+                f", FAILED: {failure}" if failure else ""
+            )
+        else:
+            self.notes["contract"] = "HEAD's crm migrate has no --contract: nothing to run"
+        self.enter("new alone")
+        await asyncio.sleep(args.steady_seconds)
+
+
+async def measured_run(args: argparse.Namespace, fleet: Fleet, old: Release) -> tuple[list[PhaseFigures], Rollout]:
     old_server = await asyncio.to_thread(start, old, fleet)
-    servers = [old_server]
     async with httpx.AsyncClient(base_url=old_server.base_url) as client:
         form = {"grant_type": "password", "username": "rolling@example.com", "password": PASSWORD}
         token = (await client.post("/api/v1/auth/token", data=form)).json()["access_token"]
     balancer = Balancer(token)
     load = Load(balancer, args.rows, args.writes_per_second, args.reads_per_second)
+    rollout = Rollout(fleet, balancer, load, WriteProbe(fleet.database_url, args.rows), [old_server])
     balancer.register(old_server.base_url)
-    probe = WriteProbe(fleet.database_url, args.rows)
-    prober = asyncio.create_task(balancer.probe_forever())
     await balancer.wait_until_serving(old_server.base_url)
-    senders = [asyncio.create_task(load.run_forever()), asyncio.create_task(probe.run_forever())]
-
-    def enter(phase: str) -> None:
-        load.phase = probe.phase = phase
-
+    senders = [asyncio.create_task(load.run_forever()), asyncio.create_task(rollout.probe.run_forever())]
     try:
-        enter("warm-up")
-        await asyncio.sleep(2)
-        enter("old alone")
-        await asyncio.sleep(args.steady_seconds)
-        enter("expand")
-        seconds = await asyncio.to_thread(migrate, fleet, args.to_revision)
-        notes["expand"] = f"{args.from_revision} -> {args.to_revision}: {seconds:.1f} s"
-        enter("new starting")
-        new_server = await asyncio.to_thread(start, HEAD, fleet)
-        servers.append(new_server)
-        balancer.register(new_server.base_url)
-        await balancer.wait_until_serving(new_server.base_url)
-        enter("both")
-        await asyncio.sleep(args.steady_seconds)
-        enter("old stopping")
-        old_server.terminate()
-        notes["old stopping"] = f"exit code {await asyncio.to_thread(old_server.wait)}"
-        enter("contract")
-        if await asyncio.to_thread(has_contract_phase, fleet):
-            seconds = await asyncio.to_thread(migrate, fleet, "head", "--contract")
-            notes["contract"] = f"crm migrate --contract: {seconds:.1f} s"
-        else:
-            notes["contract"] = "HEAD's crm migrate has no --contract: nothing to run"
-        enter("new alone")
-        await asyncio.sleep(args.steady_seconds)
+        await rollout.run(args)
     finally:
         for sender in senders:
             sender.cancel()
         await load.settle()
-        prober.cancel()
         await balancer.close()
-        for server in servers:
+        for server in rollout.servers:
             server.terminate()
             with contextlib.suppress(RuntimeError):
                 server.wait()
-    return figures(load.outcomes, PHASES), notes, probe
+    failures = [f"- {outcome.phase}: {outcome.detail}" for outcome in load.outcomes if not outcome.ok]
+    if failures:
+        rollout.notes["failures"] = "\n".join(failures)
+    return figures(load.outcomes, PHASES), rollout
 
 
-def report(args: argparse.Namespace, rows: list[PhaseFigures], notes: dict[str, str], probe: WriteProbe) -> str:
+def report(args: argparse.Namespace, rows: list[PhaseFigures], rollout: Rollout) -> str:
+    notes, probe = rollout.notes, rollout.probe
     lines = [
         f"Old release {args.old_release[:7]} -> HEAD; migrations {args.from_revision} -> {args.to_revision}; "
         f"{args.rows:,} customers and {args.rows:,} history rows; {args.writes_per_second:g} writes/s and "
@@ -163,6 +161,8 @@ def report(args: argparse.Namespace, rows: list[PhaseFigures], notes: dict[str, 
         f"| {notes.get(row.phase, '')} |"
         for row in rows
     ]
+    if "failures" in notes:
+        lines += ["", "Failed requests:", notes["failures"]]
     return "\n".join(lines)
 
 
@@ -173,10 +173,10 @@ async def run(args: argparse.Namespace, server_url: str, work: Path, old: Releas
         started = time.monotonic()
         await seeded(fleet, old, args.rows)
         print(f"Seeded {args.rows:,} customers and history rows in {time.monotonic() - started:.0f} s", flush=True)
-        rows, notes, probe = await measured_run(args, fleet, old)
+        rows, rollout = await measured_run(args, fleet, old)
     finally:
         await database.drop(db)
-    print(report(args, rows, notes, probe))
+    print(report(args, rows, rollout))
 
 
 def main(args: argparse.Namespace) -> None:
@@ -188,7 +188,14 @@ def main(args: argparse.Namespace) -> None:
         (work / "photos").mkdir()
         old = install(args.old_release, work / "old")
         args.from_revision = args.from_revision or head_of(old)
-        asyncio.run(run(args, server_url, work, old))
+        try:
+            asyncio.run(run(args, server_url, work, old))
+        finally:
+            # The servers' logs outlive the run's folder: a failure's stack trace is there.
+            LOGS.mkdir(parents=True, exist_ok=True)
+            for log in work.glob("*.log"):
+                shutil.copy(log, LOGS / log.name)
+            print(f"Server logs: {LOGS}/")
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
