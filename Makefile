@@ -95,6 +95,10 @@ bench: install ## Benchmark against a bare asyncpg reference into docs/performan
 	$(RUN) python -m bench.run $(BENCH_ARGS)
 	$(RUN) python -m bench.data_files $(BENCH_ARGS)
 
+.PHONY: bench-rollout
+bench-rollout: install ## A rolling update under load, previous release -> HEAD (ROLLOUT_ARGS=--rows 1000000; see --help)
+	$(RUN) python -m bench.rolling_update $(ROLLOUT_ARGS)
+
 .PHONY: clean
 clean: ## Remove the local data folder (embedded database, photos) and caches
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -94,7 +94,8 @@ class Rollout:
             await asyncio.sleep(args.steady_seconds)
             return
         self.enter("new starting")
-        new_server = await asyncio.to_thread(start, HEAD, self.fleet)
+        # Generous: on a small machine under load, a server's start competes with everything else.
+        new_server = await asyncio.to_thread(start, HEAD, self.fleet, None, 300)
         self.servers.append(new_server)
         self.balancer.register(new_server.base_url)
         await self.balancer.wait_until_serving(new_server.base_url)
@@ -192,7 +193,8 @@ def main(args: argparse.Namespace) -> None:
             asyncio.run(run(args, server_url, work, old))
         finally:
             # The servers' logs outlive the run's folder: a failure's stack trace is there.
-            LOGS.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(LOGS, ignore_errors=True)
+            LOGS.mkdir(parents=True)
             for log in work.glob("*.log"):
                 shutil.copy(log, LOGS / log.name)
             print(f"Server logs: {LOGS}/")
@@ -207,7 +209,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steady-seconds", type=float, default=5.0, help="each steady phase's length")
     parser.add_argument("--writes-per-second", type=float, default=20.0)
     parser.add_argument("--reads-per-second", type=float, default=20.0)
-    parser.add_argument("--shutdown-delay", type=float, default=2.0, help="CRM_SHUTDOWN_DELAY_SECONDS of both")
+    parser.add_argument("--shutdown-delay", type=int, default=2, help="CRM_SHUTDOWN_DELAY_SECONDS of both")
     return parser.parse_args(argv)
 
 

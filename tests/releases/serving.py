@@ -34,7 +34,7 @@ class Fleet:
     photo_dir: Path
     work_dir: Path  # data folders and server logs
     # Seconds a stopping server stays up while answering 503 on /health/ready (CRM_SHUTDOWN_DELAY_SECONDS).
-    shutdown_delay_seconds: float = 0
+    shutdown_delay_seconds: int = 0
 
     def environment(self, data_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env = {
@@ -109,7 +109,9 @@ class Server:
         return self.log.read_text(errors="replace")[-3000:]
 
 
-def start(release: Release, fleet: Fleet, extra: Mapping[str, str] | None = None) -> Server:
+def start(
+    release: Release, fleet: Fleet, extra: Mapping[str, str] | None = None, timeout: float = START_TIMEOUT_SECONDS
+) -> Server:
     """``crm serve`` of the release with one worker, ready (``/health/ready`` answers 200) on a free port."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -120,7 +122,7 @@ def start(release: Release, fleet: Fleet, extra: Mapping[str, str] | None = None
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=release.root, env=env, stdout=output, stderr=subprocess.STDOUT)
     server = Server(release, base_url, process, log)
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{release.name} exited with {process.returncode}:\n{server.log_tail()}")
@@ -132,7 +134,7 @@ def start(release: Release, fleet: Fleet, extra: Mapping[str, str] | None = None
         time.sleep(0.1)
     server.terminate()
     server.wait()
-    raise RuntimeError(f"{release.name} was not ready within {START_TIMEOUT_SECONDS} s:\n{server.log_tail()}")
+    raise RuntimeError(f"{release.name} was not ready within {timeout} s:\n{server.log_tail()}")
 
 
 @contextmanager
