@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from adapters.http.app import create_http_app
 from adapters.http.edge.response_headers import ASGIApp
 from adapters.http.health import Check, Readiness
 from adapters.http.server import shutdown_requested
+from adapters.observability.log_writer import flush_logs
 from adapters.observability.tracing import tracing
 from adapters.photos.local import LocalPhotoStorage
 from adapters.sql.access.actor_lookup import CachedActorLookup
@@ -58,6 +60,8 @@ def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as resources:
+            # Last at shutdown, once requests are drained: every queued log line is written (atexit does it too).
+            resources.push_async_callback(asyncio.to_thread, flush_logs)
             if engine is not None:
                 POOL_METRICS.watch(engine)
                 resources.callback(POOL_METRICS.forget, engine)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import sys
 from typing import Literal
 
 import structlog
 
 from adapters.http.edge.observability import configure_access_log, merge_request_context
+from adapters.observability.log_writer import WriterHandler, stdout_writer
 
 LogFormat = Literal["json", "console"]
 
@@ -42,10 +42,12 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "console") -> None:
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stdout)
+    # One writer for every line: access lines and records keep their order, and none waits for stdout.
+    writer = stdout_writer()
+    handler = WriterHandler(writer)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Access lines skip the stdlib machinery but keep this format (adapters/http/edge/observability.py).
-    configure_access_log(fmt)
+    configure_access_log(writer.write, fmt)

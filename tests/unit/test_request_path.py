@@ -3,7 +3,6 @@ builds once can be asked for by name, and the access line is formatted without t
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 
@@ -55,14 +54,15 @@ def test_every_object_the_container_builds_once_can_be_asked_for_by_name(core: C
 @pytest.mark.parametrize("fmt", ["json", "console"])
 def test_the_access_line_carries_the_promised_fields(fmt: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="crm.access")  # the line follows the logger's level
-    stream = io.StringIO()
+    lines: list[bytes] = []
     log = AccessLog()
-    log.configure(stream, fmt)
+    log.configure(lines.append, fmt)
     context = open_request_context("req-1", "GET")
     bind_user("user-7")
     log.write(context, "/api/v1/customers/{customer_id}", 200, 1.25)
     close_request_context()
-    line = stream.getvalue()
+    assert len(lines) == 1
+    line = lines[0].decode()
     assert line.endswith("\n")
     if fmt == "json":
         record = json.loads(line)
@@ -87,9 +87,9 @@ def test_the_access_line_carries_the_promised_fields(fmt: str, caplog: pytest.Lo
 
 def test_no_access_line_when_the_level_is_above_info(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="crm.access")
-    stream = io.StringIO()
+    lines: list[bytes] = []
     log = AccessLog()
-    log.configure(stream, "json")
+    log.configure(lines.append, "json")
     log.write(open_request_context("req-2", "GET"), "/health/live", 200, 0.1)
     close_request_context()
-    assert stream.getvalue() == ""
+    assert lines == []

@@ -2,18 +2,18 @@
 
 The request's context is one small dict in one ``ContextVar``, set once per request (binding and
 clearing structlog's context variables key by key cost more than the rest of a small request's logging).
-The access line is written straight to the log stream, formatted here, without the ``logging`` module's
-records, handlers and formatter chain on every request; other lines still go through ``logging``.
+The access line is encoded here in one msgspec call, without the ``logging`` module's records, handlers
+and formatter chain, and handed as bytes to the log writer, which writes it from a thread of its own
+together with the other lines (``adapters/observability/log_writer.py``): no request waits for stdout.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, MutableMapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any
 
 import msgspec
 from prometheus_client import Counter, Gauge, Histogram
@@ -49,45 +49,71 @@ def merge_request_context(_: object, __: str, event: MutableMapping[str, Any]) -
     return event
 
 
-def _json_line(fields: dict[str, Any]) -> str:
-    return msgspec.json.encode(fields).decode() + "\n"
+class AccessLine(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The access line's fields, in the order of docs/operations.md; encoded by msgspec in one call."""
+
+    event: str
+    route: str
+    request_id: str
+    method: str
+    user_id: str | None = None
+    logger: str
+    level: str
+    timestamp: datetime  # msgspec writes UTC as ...Z, like the other lines' TimeStamper
+    status: int
+    duration_ms: float
 
 
-def _console_line(fields: dict[str, Any]) -> str:
+_ENCODER = msgspec.json.Encoder()
+
+
+def _json_line(line: AccessLine) -> bytes:
+    return _ENCODER.encode(line) + b"\n"
+
+
+def _console_line(line: AccessLine) -> bytes:
+    fields = {name: getattr(line, name) for name in line.__struct_fields__ if getattr(line, name) is not None}
     rest = " ".join(f"{key}={value}" for key, value in fields.items() if key not in ("event", "timestamp", "level"))
-    return f"{fields['timestamp']} [info     ] {fields['event']} {rest}\n"
+    stamp = line.timestamp.isoformat().replace("+00:00", "Z")
+    return f"{stamp} [info     ] {line.event} {rest}\n".encode()
 
 
 class AccessLog:
-    """One line per request on the log stream, in the format of the other lines (``crm/logging.py``)."""
+    """One line per request, encoded here and handed to the log writer (``adapters/observability/log_writer.py``),
+    which writes it from its own thread in the same queue as the other lines, in their format."""
 
     def __init__(self) -> None:
-        self._stream: TextIO | None = None
-        self._render: Callable[[dict[str, Any]], str] = _json_line
+        self._sink: Callable[[bytes], None] | None = None
+        self._render: Callable[[AccessLine], bytes] = _json_line
+        self._logger = logging.getLogger(ACCESS_LOGGER)
 
-    def configure(self, stream: TextIO, fmt: str) -> None:
-        self._stream = stream
+    def configure(self, sink: Callable[[bytes], None], fmt: str) -> None:
+        self._sink = sink
         self._render = _json_line if fmt == "json" else _console_line
 
     def write(self, context: RequestContext, route: str, status: int, duration_ms: float) -> None:
-        logger = logging.getLogger(ACCESS_LOGGER)
+        logger = self._logger
         if not logger.isEnabledFor(logging.INFO):
             return
-        event = f"{context['method']} {route} -> {status}"
-        if self._stream is None:
-            # Logging was not configured by crm/logging.py (a library use): the standard way.
+        method = context["method"]
+        event = f"{method} {route} -> {status}"
+        if self._sink is None:
+            # Logging was not configured by structured_logging.py (a library use): the standard way.
             logger.info(event, extra={"status": status, "duration_ms": duration_ms})
             return
-        fields: dict[str, Any] = {"event": event, "route": route, **context}
-        fields.update(
+        line = AccessLine(
+            event=event,
+            route=route,
+            request_id=context["request_id"],
+            method=method,
+            user_id=context.get("user_id"),
             logger=ACCESS_LOGGER,
             level="info",
-            timestamp=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            timestamp=datetime.now(UTC),
             status=status,
             duration_ms=duration_ms,
         )
-        self._stream.write(self._render(fields))
-        self._stream.flush()
+        self._sink(self._render(line))
 
 
 ACCESS_LOG = AccessLog()
@@ -132,5 +158,5 @@ class RequestMetrics:
 REQUEST_METRICS = RequestMetrics()
 
 
-def configure_access_log(fmt: str) -> None:
-    ACCESS_LOG.configure(sys.stdout, fmt)
+def configure_access_log(sink: Callable[[bytes], None], fmt: str) -> None:
+    ACCESS_LOG.configure(sink, fmt)

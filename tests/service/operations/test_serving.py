@@ -133,6 +133,7 @@ def test_logs_are_json_lines_with_request_ids_and_metrics_are_exported(server: S
     assert "crm_request_duration_seconds_bucket" in text
     assert "crm_db_pool_connections" in text
     assert "crm_db_connections_opened_total" in text
+    assert "crm_log_lines_dropped_total 0.0" in text
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(30) == 0
     records = server.log_records()
@@ -146,3 +147,15 @@ def test_logs_are_json_lines_with_request_ids_and_metrics_are_exported(server: S
     assert isinstance(line["duration_ms"], float)
     assert line["level"] == "info"
     assert "timestamp" in line
+
+
+def test_a_clean_stop_writes_every_access_line(server: Server) -> None:
+    """Lines are written in batches from a thread: a SIGTERM right after the last answer loses none of them."""
+    with httpx.Client(base_url=server.base_url, timeout=5) as client:
+        for number in range(300):
+            assert client.get("/health/live", headers={"X-Request-ID": f"flush-{number}"}).status_code == 200
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(30) == 0
+    seen = {record.get("request_id") for record in server.log_records() if record.get("logger") == "crm.access"}
+    missing = [number for number in range(300) if f"flush-{number}" not in seen]
+    assert missing == []
