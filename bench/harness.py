@@ -15,7 +15,7 @@ from bench import processes
 from bench.load import LoadResult, Workload
 from bench.options import Options
 from bench.pool_check import connections_opened
-from bench.report import SERVICE, Endpoint, RunRecord
+from bench.report import SERVICE, Endpoint, RunRecord, is_service
 
 Generator = Callable[[str, Workload, float, str | None, Path], LoadResult]
 WorkloadOf = Callable[[str, int], Workload]
@@ -61,7 +61,7 @@ class Bench:
         options = self.options
         if not options.wants(endpoint.key):
             return
-        apps = endpoint.apps
+        apps = endpoint.apps(options.variants)
         print(f"== {endpoint.key}: {endpoint.title}", file=sys.stderr)
         for app in apps:
             if options.warmup > 0:
@@ -76,7 +76,7 @@ class Bench:
         server = self.servers[app]
         pids = server.pids
         processes.reset_peak_rss(pids)
-        opened_before = connections_opened(server.base_url) if app == SERVICE else None
+        opened_before = connections_opened(server.base_url) if is_service(app) else None
         cpu_before = processes.cpu_seconds(pids)
         load = self.generate(app, workload, self.options.seconds)
         cpu = processes.cpu_seconds(pids) - cpu_before
@@ -115,7 +115,7 @@ class Bench:
                    for app, server in self.servers.items()}  # fmt: skip
         service = answers[SERVICE]
         for app, answer in answers.items():
-            if app == SERVICE:
+            if is_service(app):
                 continue
             if service.status_code != 200 or answer.status_code != 200:
                 self.notes.append(f"Parity: `{path}` answered {service.status_code} (service), "

@@ -14,6 +14,23 @@ REFERENCE = "reference"  # bare ASGI (bench/reference_app.py)
 APPS = (SERVICE, LITESTAR, REFERENCE)
 
 
+def is_service(app: str) -> bool:
+    """The service, in its default configuration or a variant ("service, log off")."""
+    return app.startswith(SERVICE)
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """The service once more with extra environment: a "with X on/off" row beside the default configuration.
+
+    ``label`` names the row and must start with "service"; ``endpoints`` are the keys it is measured on.
+    """
+
+    label: str
+    env: tuple[tuple[str, str], ...]
+    endpoints: frozenset[str]
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     key: str
@@ -21,10 +38,13 @@ class Endpoint:
     # The smallest service/reference requests-per-second ratio the issue asks for; None: no target.
     min_ratio: float | None = None
     with_references: bool = True
+    # The smallest service/plain-Litestar ratio (issue 23); None: no target.
+    min_litestar_ratio: float | None = None
 
-    @property
-    def apps(self) -> tuple[str, ...]:
-        return APPS if self.with_references else (SERVICE,)
+    def apps(self, variants: Sequence[Variant] = ()) -> tuple[str, ...]:
+        """The apps measured, in the table's order: the service, its variants on this endpoint, the references."""
+        extra = tuple(variant.label for variant in variants if self.key in variant.endpoints)
+        return (SERVICE, *extra, *APPS[1:]) if self.with_references else (SERVICE, *extra)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +112,11 @@ def _total(counts: Iterable[int | None]) -> int | None:
     return sum(known) if known else None
 
 
-def ratio(summaries: dict[tuple[str, str], Summary], endpoint: str, app: str = SERVICE) -> float | None:
-    """``app``'s median requests/s over the bare reference's."""
-    measured, reference = summaries.get((endpoint, app)), summaries.get((endpoint, REFERENCE))
+def ratio(
+    summaries: dict[tuple[str, str], Summary], endpoint: str, app: str = SERVICE, against: str = REFERENCE
+) -> float | None:
+    """``app``'s median requests/s over the bare reference's (or ``against``'s)."""
+    measured, reference = summaries.get((endpoint, app)), summaries.get((endpoint, against))
     if measured is None or reference is None or not reference.rps_median:
         return None
     return measured.rps_median / reference.rps_median
@@ -107,28 +129,33 @@ def _verdict(passed: bool | None) -> str:
 def results_table(endpoints: Sequence[Endpoint], summaries: dict[tuple[str, str], Summary]) -> str:
     lines = [
         "| Endpoint | App | req/s median (min-max) | p50 ms | p99 ms | server CPU ms/req | peak RSS MiB "
-        "| errors | non-2xx | DB connections opened | vs bare reference |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| errors | non-2xx | DB connections opened | vs bare reference | vs plain Litestar |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    apps_in_order = list(dict.fromkeys([SERVICE, *(app for _, app in summaries if is_service(app)), *APPS[1:]]))
     for endpoint in endpoints:
-        for app in APPS:
+        first = True
+        for app in apps_in_order:
             summary = summaries.get((endpoint.key, app))
             if summary is None:
                 continue
             measured = ratio(summaries, endpoint.key, app) if app != REFERENCE else None
+            framework = ratio(summaries, endpoint.key, app, LITESTAR) if is_service(app) else None
             opened = summary.connections_opened
             lines.append(
-                f"| {endpoint.title if app == SERVICE else ''} | {app} "
+                f"| {endpoint.title if first else ''} | {app} "
                 f"| {summary.rps_median:,.0f} ({summary.rps_min:,.0f}-{summary.rps_max:,.0f}) "
                 f"| {summary.p50_ms:.1f} | {summary.p99_ms:.1f} | {summary.cpu_ms_per_request:.2f} "
                 f"| {summary.peak_rss_mib:.0f} | {summary.errors} | {summary.non_2xx} "
-                f"| {'' if opened is None else opened} | {'' if measured is None else f'{measured:.2f}x'} |"
+                f"| {'' if opened is None else opened} | {'' if measured is None else f'{measured:.2f}x'} "
+                f"| {'' if framework is None else f'{framework:.2f}x'} |"
             )
+            first = False
     return "\n".join(lines)
 
 
 def targets_table(results: Sequence[TargetResult]) -> str:
-    lines = ["| Target (issues 6 and 13) | Required | Measured | Result |", "| --- | --- | --- | --- |"]
+    lines = ["| Target (issues 6, 13 and 23) | Required | Measured | Result |", "| --- | --- | --- | --- |"]
     lines.extend(f"| {r.target} | {r.required} | {r.measured} | {_verdict(r.passed)} |" for r in results)
     return "\n".join(lines)
 
@@ -167,7 +194,10 @@ answered (PostgreSQL's own time is not in it); peak RSS: the largest VmHWM of th
 (the worker), reset before every run; errors: socket errors and timeouts; non-2xx: answers with any
 other status; DB connections opened: by the service's pool during the recorded runs (its counter
 `crm_db_connections_opened_total`, after the warm-up). vs bare reference: the app's median requests/s
-divided by the bare reference's; the plain-Litestar row shows what the framework itself allows.
+divided by the bare reference's; the plain-Litestar row shows what the framework itself allows, and "vs plain
+Litestar" divides the service's rate by it. "service" is the default configuration (access log on, level
+INFO, JSON lines, as `make run` and the image start it); a row "service, X off" is the same service with
+one setting changed, measured interleaved in the same runs.
 
 ## The pool under rising concurrency (GET by id, service only)
 

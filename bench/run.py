@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench import database, page_info, pool_check, report, targets
+from bench import access_log_cost, database, page_info, pool_check, report, targets
 from bench.harness import Bench, Generator
 from bench.load import run_python, run_wrk, wrk_available
 from bench.options import cores, endpoints, parse_options
@@ -67,7 +67,15 @@ def main(argv: list[str] | None = None) -> None:
                 asyncio.run(database.drop(db))
     machine["Load average at end"] = page_info.load_average()
     summaries = report.summarize(bench.records)
-    results = targets.targets(base, summaries, sweep, connections=options.connections, deep_rows=options.deep_rows)
+    access_line_us = access_log_cost.microseconds_per_line()[1] if options.wants("get") else None
+    results = targets.targets(
+        base,
+        summaries,
+        sweep,
+        connections=options.connections,
+        deep_rows=options.deep_rows,
+        access_line_us=access_line_us,
+    )
     if options.service_server != "crm":
         bench.notes.append(f"The service ran under {options.service_server} instead of `crm serve`.")
     if options.service_env:

@@ -34,7 +34,8 @@ def service_env(
         CRM_ENV="test",
         DATABASE_URL=db.url,
         SECRET_KEY=secret,
-        CRM_LOG_LEVEL="WARNING",
+        # As the image runs it: the access log on at the default level INFO, JSON lines (production's format).
+        CRM_LOG_FORMAT="json",
         CRM_DATA_DIR=str(data_dir),
         CRM_ACCESS_TOKEN_MINUTES="60",
     )
@@ -49,21 +50,32 @@ def reference_env(db: database.Database, secret: str, key_id: str) -> dict[str, 
     return env
 
 
+def start_service(
+    bench: Bench, db: database.Database, secret: str, label: str, extra_env: tuple[tuple[str, str], ...]
+) -> None:
+    """The service (one worker, its default pool) as ``label``, ``extra_env`` on top of its default configuration."""
+    options = bench.options
+    port = free_port()
+    bench.servers[label] = processes.start(
+        label.replace(", ", "-").replace(" ", "-"),
+        processes.pinned(processes.service_command(port, options.service_server), options.server_cores),
+        service_env(db, secret, bench.work_dir / label.replace(" ", "-"), extra_env),
+        port,
+        bench.work_dir,
+        "/health/ready",
+    )
+
+
 @contextlib.contextmanager
 def running(bench: Bench, db: database.Database, session_form: str) -> Iterator[Session]:
     """The service, then the references (which need the service's token key id); all stopped at the end."""
     secret = secrets.token_urlsafe(48)
     options = bench.options
     try:
-        port = free_port()
-        bench.servers[SERVICE] = processes.start(
-            SERVICE,
-            processes.pinned(processes.service_command(port, options.service_server), options.server_cores),
-            service_env(db, secret, bench.work_dir / "data", options.service_env),
-            port,
-            bench.work_dir,
-            "/health/ready",
-        )
+        start_service(bench, db, secret, SERVICE, options.service_env)
+        wanted = [variant for variant in options.variants if any(options.wants(key) for key in variant.endpoints)]
+        for variant in wanted:
+            start_service(bench, db, secret, variant.label, (*options.service_env, *variant.env))
         session = Session(bench.servers[SERVICE].base_url, session_form)
         key_id = jwt.get_unverified_header(session.bearer())["kid"]
         for name, app in REFERENCE_APPS.items():

@@ -16,6 +16,10 @@ def trusted(kind: type[S], value: str) -> S:
     return str.__new__(kind, value)
 
 
+# ``trusted`` without the call, for mappers that run per row: ``STORED(kind, value)``.
+STORED = str.__new__
+
+
 def optional(kind: type[S], value: str | None) -> S | None:
     return None if value is None else trusted(kind, value)
 

@@ -93,7 +93,11 @@ class CustomersController(Controller):
         use_cases = CustomerUseCases.of(request)
         page = await use_cases.list_customers().execute(actor, limit=limit, cursor=cursor, search=q, sort=sort)
         link_photos = use_cases.link_photos()
-        items = [await present_customer(customer, link_photos) for customer in page.items]
+        # Most customers have no photo: no coroutine for them (one per item is a tenth of a page's mapping).
+        items = [
+            CustomerOut.of(customer) if customer.photo is None else await present_customer(customer, link_photos)
+            for customer in page.items
+        ]
         body = CustomerPage(items, page.next_cursor)
         return Response(body, headers=next_link(request, page.next_cursor))
 

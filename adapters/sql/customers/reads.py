@@ -19,7 +19,7 @@ from adapters.sql.access.actor_tables import actors
 from adapters.sql.customers.tables import customers
 from adapters.sql.customers.writes import column_values
 from adapters.sql.raw_reads import CompiledRead
-from adapters.sql.rows import optional, trusted
+from adapters.sql.rows import STORED as _stored
 from domain.customers import Customer, Photo, TrashedCustomer
 from domain.users import UserRef
 from domain.values import CustomerId, Email, Notes, PersonName, Phone
@@ -68,23 +68,28 @@ def row_of(customer: Customer) -> dict[str, Any]:
 
 
 def customer_of(row: Mapping[str, Any]) -> Customer:
-    """A customer from a row of ``SELECT``: a SQLAlchemy row's mapping or an asyncpg record."""
+    """A customer from a row of ``SELECT``: a SQLAlchemy row's mapping or an asyncpg record.
+
+    Runs for every row of every page: the value objects are made without a call each (what ``trusted``
+    does, inlined) and the entity positionally, which takes half the time of keywords and helper calls.
+    """
     photo = None
     if row["photo_key"] is not None:
         photo = Photo(row["photo_key"], row["photo_thumbnail_key"], row["photo_content_type"])
+    email, phone, notes = row["email"], row["phone"], row["notes"]
     return Customer(
-        id=trusted(CustomerId, row["id"]),
-        name=trusted(PersonName, row["name"]),
-        surname=trusted(PersonName, row["surname"]),
-        email=optional(Email, row["email"]),
-        phone=optional(Phone, row["phone"]),
-        notes=optional(Notes, row["notes"]),
-        created_at=row["created_at"],
-        created_by=UserRef(row["created_by"], row["created_by_name"]),
-        updated_at=row["updated_at"],
-        updated_by=UserRef(row["updated_by"], row["updated_by_name"]),
-        version=row["version"],
-        photo=photo,
+        _stored(CustomerId, row["id"]),
+        _stored(PersonName, row["name"]),
+        _stored(PersonName, row["surname"]),
+        None if email is None else _stored(Email, email),
+        None if phone is None else _stored(Phone, phone),
+        None if notes is None else _stored(Notes, notes),
+        row["created_at"],
+        UserRef(row["created_by"], row["created_by_name"]),
+        row["updated_at"],
+        UserRef(row["updated_by"], row["updated_by_name"]),
+        row["version"],
+        photo,
     )
 
 
