@@ -16,8 +16,8 @@ def trusted(kind: type[S], value: str) -> S:
     return str.__new__(kind, value)
 
 
-# ``trusted`` without the call, for mappers that run per row: ``STORED(kind, value)``.
-STORED = str.__new__
+# ``trusted`` without the call, for mappers that run per row: ``stored(kind, value)``.
+stored = str.__new__
 
 
 def optional(kind: type[S], value: str | None) -> S | None:

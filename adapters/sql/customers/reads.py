@@ -19,7 +19,7 @@ from adapters.sql.access.actor_tables import actors
 from adapters.sql.customers.tables import customers
 from adapters.sql.customers.writes import column_values
 from adapters.sql.raw_reads import CompiledRead
-from adapters.sql.rows import STORED as _stored
+from adapters.sql.rows import stored
 from domain.customers import Customer, Photo, TrashedCustomer
 from domain.users import UserRef
 from domain.values import CustomerId, Email, Notes, PersonName, Phone
@@ -78,12 +78,12 @@ def customer_of(row: Mapping[str, Any]) -> Customer:
         photo = Photo(row["photo_key"], row["photo_thumbnail_key"], row["photo_content_type"])
     email, phone, notes = row["email"], row["phone"], row["notes"]
     return Customer(
-        _stored(CustomerId, row["id"]),
-        _stored(PersonName, row["name"]),
-        _stored(PersonName, row["surname"]),
-        None if email is None else _stored(Email, email),
-        None if phone is None else _stored(Phone, phone),
-        None if notes is None else _stored(Notes, notes),
+        stored(CustomerId, row["id"]),
+        stored(PersonName, row["name"]),
+        stored(PersonName, row["surname"]),
+        None if email is None else stored(Email, email),
+        None if phone is None else stored(Phone, phone),
+        None if notes is None else stored(Notes, notes),
         row["created_at"],
         UserRef(row["created_by"], row["created_by_name"]),
         row["updated_at"],
