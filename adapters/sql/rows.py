@@ -20,10 +20,6 @@ def trusted(kind: type[S], value: str) -> S:
 stored = str.__new__
 
 
-def optional(kind: type[S], value: str | None) -> S | None:
-    return None if value is None else trusted(kind, value)
-
-
 def contains_pattern(text: str) -> str:
     """A LIKE pattern (with ``ESCAPE '\\'``) matching ``text`` anywhere; its own % and _ are literal."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
