@@ -1,6 +1,7 @@
 """/docs: Swagger UI served by the service itself, so that it works with no internet access.
 
-The Swagger UI files come from the swagger-ui-py package (pinned in uv.lock) and are served from
+The Swagger UI files the page loads (and only those: the bundle, its style sheet and the icon) are vendored
+in ``docs_assets/swagger-ui/`` (Swagger UI 5.25.3, Apache 2.0; see the NOTICE there) and served from
 /docs/assets/; the page has no inline script or style, which lets its Content-Security-Policy
 (response_headers.DOCS_CSP) allow nothing but this origin.
 """
@@ -24,16 +25,17 @@ _SWAGGER_UI_FILES = {
     "favicon-32x32.png": "image/png",
 }
 _OUR_FILES = {"docs.js": "text/javascript; charset=utf-8"}
-# The files change only with the package version; a day keeps reloads cheap without pinning old ones long.
+# The files change only with the vendored version; a day keeps reloads cheap without pinning old ones long.
 _CACHE = {"Cache-Control": "public, max-age=86400"}
 
 
 @cache
 def _asset(name: str) -> tuple[bytes, str]:
+    assets = resources.files("adapters.http.openapi").joinpath("docs_assets")
     if name in _SWAGGER_UI_FILES:
-        return resources.files("swagger_ui").joinpath("static", name).read_bytes(), _SWAGGER_UI_FILES[name]
+        return assets.joinpath("swagger-ui", name).read_bytes(), _SWAGGER_UI_FILES[name]
     if name in _OUR_FILES:
-        return resources.files("adapters.http.openapi").joinpath("docs_assets", name).read_bytes(), _OUR_FILES[name]
+        return assets.joinpath(name).read_bytes(), _OUR_FILES[name]
     raise NotFoundException(f"No documentation asset {name!r}.")
 
 
