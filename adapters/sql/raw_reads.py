@@ -39,7 +39,13 @@ class CompiledRead:
 
 async def fetch(connection: AsyncConnection, read: CompiledRead, values: Mapping[str, Any]) -> Sequence[Any]:
     """The rows (asyncpg Records: mappings by column name) of ``read`` with ``values``."""
-    raw = await connection.get_raw_connection()
+    sync = connection.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        # A live checked-out connection needs no I/O to hand over its DBAPI connection; the async
+        # ``get_raw_connection()`` would start a greenlet for that attribute read on every query.
+        raw = sync.connection
+    else:
+        raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
     rows: Sequence[Any] = await driver.fetch(read.sql, *read.arguments(values))
