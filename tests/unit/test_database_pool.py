@@ -41,6 +41,24 @@ async def test_turns_are_given_in_the_order_they_were_asked_for() -> None:
     assert served == [0, 1, 2, 3, 4, 99]
 
 
+async def test_a_waiter_that_gives_up_takes_no_turn_and_a_timed_out_one_leaves_the_queue() -> None:
+    turns = ConnectionTurns(1, timeout=0.05)
+    await turns.take()
+    abandoned = asyncio.create_task(turns.take())
+    await asyncio.sleep(0)
+    abandoned.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await abandoned
+    with pytest.raises(ServiceUnavailable):  # waits its timeout behind nobody, then 503
+        await turns.take()
+    turns.give_back()
+    await turns.take()  # the one turn is free again: neither the cancelled nor the timed-out waiter kept it
+    late = asyncio.create_task(turns.take())
+    await asyncio.sleep(0)
+    turns.give_back()
+    await late
+
+
 @pytest.mark.parametrize(
     ("database_url", "expected"),
     [
