@@ -12,7 +12,7 @@ import os
 import tempfile
 import time
 
-from adapters.http.observability import AccessLog, bind_user, close_request_context, open_request_context
+from adapters.http.edge.observability import AccessLog, bind_user, close_request_context, open_request_context
 from adapters.observability.log_writer import LogWriter
 
 LINES = 200_000

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import REGISTRY
 
-from adapters.http.observability import AccessLog, close_request_context, open_request_context
+from adapters.http.edge.observability import AccessLog, close_request_context, open_request_context
 from adapters.observability.log_writer import LogWriter, WriterHandler
 
 
