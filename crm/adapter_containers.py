@@ -9,6 +9,7 @@ from dependency_injector import containers, providers
 
 from adapters.memory.access.actor_lookup import InMemoryActorLookup
 from adapters.memory.access.sign_in_throttle import InMemorySignInThrottle
+from adapters.memory.customers.events import InMemoryCustomerEventFeed
 from adapters.memory.idempotency import InMemoryIdempotencyRecords
 from adapters.memory.integrations.delivery_queue import InMemoryDeliveryQueue
 from adapters.memory.store import InMemoryStore
@@ -17,10 +18,12 @@ from adapters.sql.access.actor_lookup import CachedActorLookup
 from adapters.sql.access.actor_reads import SqlActorLookup
 from adapters.sql.access.change_listener import listener_dsn
 from adapters.sql.access.sign_in_throttle import SqlSignInThrottle
+from adapters.sql.customers.events import SqlCustomerEventFeed
 from adapters.sql.engine import create_engine
 from adapters.sql.idempotency import SqlIdempotencyRecords
 from adapters.sql.integrations.delivery_queue import SqlDeliveryQueue
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from application.access.changes import AccessChanges
 from crm.settings import Settings
 
 
@@ -38,11 +41,18 @@ class DatabaseAdapters(containers.DeclarativeContainer):
     unit_of_work = providers.Singleton(
         SqlUnitOfWorkFactory, engine, wait_seconds=settings.provided.db_pool_timeout_seconds
     )
+    # What the actor cache hears about changed access goes on to the open live change streams.
+    access_changes = providers.Singleton(AccessChanges)
     # Answered from a per-process cache that PostgreSQL LISTEN/NOTIFY keeps current (started by the app's lifespan).
     actors = providers.Singleton(
         CachedActorLookup,
         providers.Singleton(SqlActorLookup, engine),
         dsn=providers.Callable(listener_dsn, settings.provided.database_url),
+        access_changes=access_changes,
+    )
+    # Live changes: read in commit order; its own LISTEN connection wakes the process's stream hub.
+    customer_event_feed = providers.Singleton(
+        SqlCustomerEventFeed, engine, dsn=providers.Callable(listener_dsn, settings.provided.database_url)
     )
     # In the database, so that the limits hold across every replica.
     sign_in_throttle = providers.Singleton(SqlSignInThrottle, engine)
@@ -59,7 +69,9 @@ class InMemoryAdapters(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     store = providers.Singleton(InMemoryStore)
     unit_of_work = providers.Singleton(InMemoryUnitOfWorkFactory, store)
-    actors = providers.Singleton(InMemoryActorLookup, store)
+    access_changes = providers.Singleton(AccessChanges)
+    actors = providers.Singleton(InMemoryActorLookup, store, access_changes=access_changes)
+    customer_event_feed = providers.Singleton(InMemoryCustomerEventFeed, store)
     sign_in_throttle = providers.Singleton(InMemorySignInThrottle)
     delivery_queue = providers.Singleton(InMemoryDeliveryQueue, store)
     idempotency_records = providers.Singleton(InMemoryIdempotencyRecords)

@@ -73,6 +73,9 @@ def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[
             if traced is not None:
                 resources.callback(traced[1].shutdown)  # flushes the spans not yet exported
             await _bootstrap_first_admin(container, settings)
+            # Built after the photo storage is settled (the hub signs photo URLs); its tasks start with a stream.
+            container.stream_guard()
+            resources.push_async_callback(container.live_changes().aclose)
             if settings.webhooks_in_serve:
                 from crm.webhook_worker import webhook_worker_running
 

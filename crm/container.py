@@ -12,6 +12,7 @@ from datetime import timedelta
 from dependency_injector import containers, providers
 
 from adapters.http.edge.client_address import ClientAddresses, parse_networks
+from adapters.http.server import shutdown_requested
 from adapters.photos.images import PillowImageProcessor
 from adapters.photos.local import LocalPhotoStorage
 from adapters.photos.memory import InMemoryPhotoStorage
@@ -49,10 +50,12 @@ from application.customers.erasure import EraseCustomer
 from application.customers.exporting import ExportCustomers
 from application.customers.history import ListCustomerHistory
 from application.customers.importing import ImportCustomers
+from application.customers.live_changes import LiveChanges
 from application.customers.photo_rules import PhotoLimits
 from application.customers.photo_sweep import SweepOrphanPhotos
 from application.customers.photos import LinkPhotos, RemoveCustomerPhoto, UploadCustomerPhoto
 from application.customers.reading import GetCustomer, ListCustomers
+from application.customers.stream_guard import StreamGuard
 from application.customers.trash import ListTrash, PurgeTrash, RestoreCustomer
 from application.idempotency import IdempotentRequests, SweepIdempotencyRecords
 from application.integrations.delivery_log import ListWebhookDeliveries, RetryWebhookDelivery, SendTestEvent
@@ -66,6 +69,7 @@ from application.integrations.webhooks import (
     UpdateWebhook,
 )
 from crm.adapter_containers import DatabaseAdapters, InMemoryAdapters
+from crm.live_change_settings import live_change_settings
 from crm.settings import Settings
 from crm.signing_keys import signing_keys
 
@@ -185,6 +189,14 @@ class Application(containers.DeclarativeContainer):
     import_customers = providers.Singleton(ImportCustomers, uow=adapters.unit_of_work, clock=clock)
     list_customer_history = providers.Singleton(ListCustomerHistory, uow=adapters.unit_of_work)
     link_photos = providers.Singleton(LinkPhotos, storage=photo_storage)
+    # Live changes: one hub per process (its tasks run while streams are open) and the guard of their access.
+    live_changes = providers.Singleton(
+        LiveChanges, adapters.customer_event_feed, authenticate, photo_storage, clock,
+        providers.Factory(live_change_settings, settings), stopping=providers.Object(shutdown_requested),
+    )  # fmt: skip
+    stream_guard = providers.Singleton(
+        StreamGuard, live_changes, authenticate, adapters.access_changes, clock, providers.Object(shutdown_requested)
+    )
     upload_customer_photo = providers.Singleton(
         UploadCustomerPhoto, uow=adapters.unit_of_work, images=image_processor, storage=photo_storage, clock=clock
     )

@@ -96,6 +96,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Unset: deliver inside `crm serve` only when it runs alone on the embedded database (`make run`).
     webhooks_in_serve: bool | None = _env("CRM_WEBHOOKS_IN_SERVE", None)
     webhook_worker_loops: Annotated[int, _range(1, 64)] = _env("CRM_WEBHOOK_WORKER_LOOPS", 4)
+    # Live changes (docs/configuration.md): the poll behind LISTEN stays under the contract's 1 s.
+    live_changes_max_streams: Annotated[int, _range(1, 100_000)] = _env("CRM_LIVE_CHANGES_MAX_STREAMS", 1000)
+    live_changes_heartbeat_seconds: Annotated[int, _range(1, 15)] = _env("CRM_LIVE_CHANGES_HEARTBEAT_SECONDS", 15)
+    live_changes_poll_ms: Annotated[int, _range(50, 900)] = _env("CRM_LIVE_CHANGES_POLL_MS", 500)
+    live_changes_replay_hours: Annotated[int, _range(1, 720)] = _env("CRM_LIVE_CHANGES_REPLAY_HOURS", 24)
+    live_changes_queue: Annotated[int, _range(16, 100_000)] = _env("CRM_LIVE_CHANGES_QUEUE", 1000)
 
     # The access tokens' audience is not configurable: only this service accepts its tokens.
     token_audience: ClassVar[str] = "crm-api"

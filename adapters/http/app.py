@@ -19,6 +19,7 @@ from adapters.http.access.authentication import actor_dependency
 from adapters.http.access.sign_in import AuthController
 from adapters.http.access.users import UsersController
 from adapters.http.common.schemas import Strict
+from adapters.http.customers.changes import CustomerChangesController
 from adapters.http.customers.files import CustomerFilesController
 from adapters.http.customers.photos import CustomerPhotoController, serve_local_photo
 from adapters.http.customers.routes import CustomersController, CustomerUseCases
@@ -76,6 +77,7 @@ def create_http_app(
             AuthController,
             UsersController,
             CustomerTrashController,
+            CustomerChangesController,
             CustomerFilesController,
             CustomersController,
             CustomerPhotoController,

@@ -34,14 +34,10 @@ def record_event(tables: Tables, event_type: str, subject: str, at: datetime, da
         tables.webhook_deliveries[delivery.id] = delivery
 
 
-def record_customer_event(tables: Tables, change: CustomerChange) -> None:
-    subject = f"customer:{change.customer_id}"
+def customer_event_data(tables: Tables, change: CustomerChange) -> dict[str, Any]:
+    """The body's ``data`` of the change's event, as migration 0008's ``crm_customer_event_data`` builds it (for the
+    webhooks and live changes alike)."""
     data: dict[str, Any] = {"id": str(change.customer_id)}
-    if change.kind == "erased":
-        # Erasure (GDPR Art. 17): the customer's earlier events, pending or delivered, keep only its id.
-        for seq, event in tables.webhook_events.items():
-            if event.subject == subject:
-                tables.webhook_events[seq] = replace(event, data=dict(data))
     customer = tables.customers.get(change.customer_id)
     if customer is not None and change.kind not in ("deleted", "erased"):
 
@@ -65,6 +61,16 @@ def record_customer_event(tables: Tables, change: CustomerChange) -> None:
         }
     if change.kind in ("updated", "photo_changed"):
         data["changes"] = [{"field": item.field, "old": item.old, "new": item.new} for item in change.changes]
+    return data
+
+
+def record_customer_event(tables: Tables, change: CustomerChange, data: dict[str, Any]) -> None:
+    subject = f"customer:{change.customer_id}"
+    if change.kind == "erased":
+        # Erasure (GDPR Art. 17): the customer's earlier events, pending or delivered, keep only its id.
+        for seq, event in tables.webhook_events.items():
+            if event.subject == subject:
+                tables.webhook_events[seq] = replace(event, data={"id": str(change.customer_id)})
     record_event(tables, f"customer.{change.kind}", subject, change.at, data)
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.api_keys import ApiKey
+from domain.customer_events import CustomerEvent
 from domain.customer_history import CustomerChange
 from domain.customers import Customer, TrashedCustomer
 from domain.sign_in import RefreshToken, SignInSession
@@ -41,6 +42,8 @@ class Tables:
     trash: dict[str, TrashedCustomer] = field(default_factory=dict)
     # By id: 1, 2, 3... in the order they were recorded; removed only by an erasure.
     customer_changes: dict[int, CustomerChange] = field(default_factory=dict)
+    # Live changes: one event per history entry, by the entry's id (writers take turns: commit order too).
+    customer_events: dict[int, CustomerEvent] = field(default_factory=dict)
     sign_in_sessions: dict[UUID, SignInSession] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     webhooks: dict[UUID, Webhook] = field(default_factory=dict)
@@ -66,6 +69,7 @@ class Tables:
             customers=dict(self.customers),
             trash=dict(self.trash),
             customer_changes=dict(self.customer_changes),
+            customer_events=dict(self.customer_events),
             sign_in_sessions=dict(self.sign_in_sessions),
             refresh_tokens=dict(self.refresh_tokens),
             webhooks=dict(self.webhooks),
@@ -88,3 +92,7 @@ class InMemoryStore:
         self.write_lock = asyncio.Lock()
         # Set when a commit put a webhook event into the outbox: the in-memory NOTIFY.
         self.webhook_events_committed = asyncio.Event()
+        # Set when a commit added customer events: the in-memory NOTIFY of live changes.
+        self.customer_events_committed = asyncio.Event()
+        # The last history id whose event was pruned (0: none).
+        self.customer_events_pruned_through = 0

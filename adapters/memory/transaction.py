@@ -26,6 +26,11 @@ class Transaction:
         if self._private is not None:
             if self._private.webhook_deliveries != self._store.committed.webhook_deliveries:
                 self._store.webhook_events_committed.set()
+            # Every recorded change has a new highest id.
+            if next(reversed(self._private.customer_changes), 0) != next(
+                reversed(self._store.committed.customer_changes), 0
+            ):
+                self._store.customer_events_committed.set()
             self._store.committed = self._private
         self._release()
 

@@ -95,7 +95,7 @@ class JwtAccessTokens(AccessTokens):
             issued, not_before, expires = (_instant(payload[claim]) for claim in ("iat", "nbf", "exp"))
             if not (not_before - LEEWAY <= now < expires + LEEWAY and issued - LEEWAY <= now):
                 raise NotAuthenticated("The access token has expired or is not valid yet.")
-            claims = AccessClaims(user_id=UUID(payload["sub"]), session_id=UUID(payload["sid"]))
+            claims = AccessClaims(user_id=UUID(payload["sub"]), session_id=UUID(payload["sid"]), expires_at=expires)
             return claims, not_before, expires
         except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError) as error:
             raise NotAuthenticated("The access token is not valid or has expired.") from error

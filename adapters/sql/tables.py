@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from adapters.sql.access.actor_tables import actors, api_keys
 from adapters.sql.access.user_tables import refresh_tokens, sign_in_failures, sign_in_sessions, users
+from adapters.sql.customers.event_tables import customer_event_commits, customer_events
 from adapters.sql.customers.tables import customer_changes, customers
 from adapters.sql.idempotency import idempotency_records
 from adapters.sql.integrations.tables import (
@@ -28,6 +29,8 @@ ALL_TABLES = (
     webhook_deliveries,
     webhook_events,
     webhooks,
+    customer_events,
+    customer_event_commits,
     customer_changes,
     api_keys,
     refresh_tokens,

@@ -37,6 +37,13 @@ class Authenticate:
             raise NotAuthenticated("The sign-in session has ended.")
         return actor
 
+    def access_until(self, credential: str) -> datetime | None:
+        """When the credential stops being valid by itself: an access token's expiry; None for an API key, which
+        ends only when it is deleted or reaches an expiry that ``execute`` checks."""
+        if looks_like_api_key(credential):
+            return None
+        return self._tokens.verify(credential).expires_at
+
     async def _api_key(self, key: str) -> Actor:
         now = self._clock.now()
         actor = await self._actors.find_api_key(hash_of_api_key(key), now)

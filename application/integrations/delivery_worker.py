@@ -11,13 +11,12 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
+from application.event_body import encode_event_body
 from application.ports.system import Clock
 from application.ports.webhooks import Attempt, ClaimedDeliveries, DeliveryQueue, DueDelivery, SendResult, WebhookSender
 from domain.webhooks import WebhookEvent
@@ -33,12 +32,7 @@ JITTER = 0.25
 
 
 def event_body(event: WebhookEvent) -> bytes:
-    body: dict[str, Any] = {
-        "type": event.type,
-        "timestamp": event.occurred_at.isoformat().replace("+00:00", "Z"),
-        "data": event.data,
-    }
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return encode_event_body(event.type, event.occurred_at, event.data)
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
@@ -64,6 +64,8 @@ class PasswordHasher(ABC):
 class AccessClaims:
     user_id: UUID
     session_id: UUID
+    # When a verified token stops being valid (None before it is issued); not part of what a token claims to be.
+    expires_at: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

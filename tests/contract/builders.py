@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import uuid4
 
+from application.ports.customer_events import CustomerEventFeed
 from application.ports.idempotency import IdempotencyRecords
 from application.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from application.ports.security import ActorLookup
@@ -31,6 +32,8 @@ class Backend:
     # The webhook outbox's queue on the same store.
     queue: DeliveryQueue
     idempotency: IdempotencyRecords
+    # The live changes' event feed on the same store.
+    events: CustomerEventFeed
 
 
 def make_user(email: str, name: str = "Some User", *, is_admin: bool = False, at: datetime = T0) -> User:

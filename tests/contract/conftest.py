@@ -6,12 +6,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.access.actor_lookup import InMemoryActorLookup
+from adapters.memory.customers.events import InMemoryCustomerEventFeed
 from adapters.memory.idempotency import InMemoryIdempotencyRecords
 from adapters.memory.integrations.delivery_queue import InMemoryDeliveryQueue
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.sql.access.actor_reads import SqlActorLookup
 from adapters.sql.access.change_listener import listener_dsn
+from adapters.sql.customers.events import SqlCustomerEventFeed
 from adapters.sql.idempotency import SqlIdempotencyRecords
 from adapters.sql.integrations.delivery_queue import SqlDeliveryQueue
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
@@ -27,8 +29,15 @@ def backend(request: pytest.FixtureRequest) -> Backend:
             InMemoryActorLookup(store),
             InMemoryDeliveryQueue(store),
             InMemoryIdempotencyRecords(),
+            InMemoryCustomerEventFeed(store),
         )
     # Asked for only here, so that the in-memory runs need no database.
     engine: AsyncEngine = request.getfixturevalue("clean_database")
-    queue = SqlDeliveryQueue(engine, listener_dsn(engine.url.render_as_string(hide_password=False)))
-    return Backend(SqlUnitOfWorkFactory(engine), SqlActorLookup(engine), queue, SqlIdempotencyRecords(engine))
+    dsn = listener_dsn(engine.url.render_as_string(hide_password=False))
+    return Backend(
+        SqlUnitOfWorkFactory(engine),
+        SqlActorLookup(engine),
+        SqlDeliveryQueue(engine, dsn),
+        SqlIdempotencyRecords(engine),
+        SqlCustomerEventFeed(engine, dsn),
+    )

@@ -111,6 +111,7 @@ _PROBLEM_DETAILS = {
     ),
     403: ("forbidden", "Forbidden", "Only admins may manage users."),
     404: ("not-found", "Not found", "No customer with id C-0042."),
+    406: ("not-acceptable", "Not acceptable", "This endpoint answers text/event-stream only."),
     409: ("conflict", "Conflict", "A customer with id C-0001 already exists."),
     412: (
         "precondition-failed",

@@ -7,22 +7,25 @@ from datetime import datetime
 from uuid import UUID
 
 from adapters.memory.store import InMemoryStore
+from application.access.changes import AccessChange, AccessChanges
 from application.ports.security import ActorLookup
 from domain.sign_in import Actor
 
 
 class InMemoryActorLookup(ActorLookup):
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(self, store: InMemoryStore, access_changes: AccessChanges | None = None) -> None:
         self._store = store
+        # Nothing to forget (every answer is read afresh), but open streams must hear of the change.
+        self.access_changes = access_changes if access_changes is not None else AccessChanges()
 
     def forget_user(self, user_id: UUID) -> None:
-        """Nothing to forget: every answer is read afresh."""
+        self.access_changes.announce(AccessChange("user", user_id))
 
     def forget_session(self, session_id: UUID) -> None:
-        """Nothing to forget: every answer is read afresh."""
+        self.access_changes.announce(AccessChange("session", session_id))
 
     def forget_api_key(self, key_id: UUID) -> None:
-        """Nothing to forget: every answer is read afresh."""
+        self.access_changes.announce(AccessChange("api_key", key_id))
 
     async def find_api_key(self, key_hash: str, now: datetime) -> Actor | None:
         for key in self._store.committed.api_keys.values():

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from adapters.memory.outbox import record_customer_event
+from adapters.memory.outbox import customer_event_data, record_customer_event
 from adapters.memory.transaction import Transaction
 from application.ports.persistence import CustomerHistory
+from domain.customer_events import CustomerEvent, EventPosition
 from domain.customer_history import CustomerChange
 from domain.values import CustomerId
 
@@ -23,8 +24,13 @@ class InMemoryCustomerHistory(CustomerHistory):
         # Ids are inserted in increasing order, so the last key is the highest.
         change_id = next(reversed(tables.customer_changes), 0) + 1
         tables.customer_changes[change_id] = replace(change, id=change_id)
-        # What migration 0004's trigger does after every history row.
-        record_customer_event(tables, change)
+        # What the triggers of migrations 0004 (webhooks) and 0008 (live changes) do after every history row.
+        data = customer_event_data(tables, change)
+        record_customer_event(tables, change, data)
+        customer = tables.customers.get(change.customer_id)
+        photo = customer.photo if customer is not None and change.kind not in ("deleted", "erased") else None
+        position = EventPosition(change_id, change_id)
+        tables.customer_events[change_id] = CustomerEvent(position, f"customer.{change.kind}", change.at, data, photo)
 
     async def record_many(self, changes: Sequence[CustomerChange]) -> None:
         for change in changes:
@@ -34,6 +40,8 @@ class InMemoryCustomerHistory(CustomerHistory):
         tables = await self._transaction.writable()
         for change_id in [key for key, change in tables.customer_changes.items() if change.customer_id == customer_id]:
             del tables.customer_changes[change_id]
+            # The event goes with its history entry (ON DELETE CASCADE in PostgreSQL).
+            tables.customer_events.pop(change_id, None)
 
     async def list(
         self, customer_id: CustomerId, limit: int, after: tuple[datetime, int] | None = None

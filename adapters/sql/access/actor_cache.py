@@ -91,6 +91,8 @@ class ActorCache:
         self._listening = False
         self._alive_until = 0.0
         self.generation = 0
+        # Told of every notification, and of the listener coming and going ("all": anything may have changed).
+        self.on_change: Callable[[str], None] = lambda _: None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -141,6 +143,10 @@ class ActorCache:
     def invalidate(self, payload: str) -> None:
         """Apply one notification: ``session:<uuid>``, ``api_key:<uuid>``, ``user:<uuid>`` or ``all``."""
         self.heard_from_listener()
+        self._forget(payload)
+        self.on_change(payload)
+
+    def _forget(self, payload: str) -> None:
         kind, _, value = payload.partition(":")
         try:
             # An API key's entry is kept under its id, as a session's is.
@@ -179,10 +185,13 @@ class ActorCache:
         self.clear()
         self._listening = True
         self.heard_from_listener()
+        self.on_change("all")
 
     def listening_stopped(self) -> None:
-        self._listening = False
+        was_listening, self._listening = self._listening, False
         self.clear()
+        if was_listening:
+            self.on_change("all")
 
     def heard_from_listener(self) -> None:
         now = self._monotonic()

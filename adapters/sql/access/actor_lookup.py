@@ -8,6 +8,7 @@ from uuid import UUID
 
 from adapters.sql.access.actor_cache import ActorCache
 from adapters.sql.access.change_listener import AuthChangeListener
+from application.access.changes import AccessChange, AccessChanges
 from application.ports.security import ActorLookup
 from domain.sign_in import Actor
 
@@ -35,10 +36,15 @@ class CachedActorLookup(ActorLookup):
         cache: ActorCache | None = None,
         ping_interval: float = 5.0,
         retry_min: float = 1.0,
+        access_changes: AccessChanges | None = None,
     ) -> None:
         self._inner = inner
         # The cache stops answering when the listener has not been heard from for three pings.
         self.cache = cache if cache is not None else ActorCache(liveness=3 * ping_interval)
+        # Whatever the cache hears (and this process's own changes, below) goes on to open streams.
+        self.access_changes = access_changes if access_changes is not None else AccessChanges()
+        self.cache.on_change = lambda payload: self.access_changes.announce(AccessChange.of_notification(payload))
+        self.access_changes.announced = lambda: self.cache.answering
         self._listener = AuthChangeListener(dsn, self.cache, ping_interval=ping_interval, retry_min=retry_min)
 
     async def start(self) -> None:
@@ -51,12 +57,15 @@ class CachedActorLookup(ActorLookup):
     def forget_user(self, user_id: UUID) -> None:
         # This process made the change: it must not wait for its own notification to come round.
         self.cache.forget_user(user_id)
+        self.access_changes.announce(AccessChange("user", user_id))
 
     def forget_session(self, session_id: UUID) -> None:
         self.cache.forget_session(session_id)
+        self.access_changes.announce(AccessChange("session", session_id))
 
     def forget_api_key(self, key_id: UUID) -> None:
         self.cache.forget_session(key_id)
+        self.access_changes.announce(AccessChange("api_key", key_id))
 
     async def record_api_key_use(self, key_id: UUID, at: datetime) -> None:
         await self._inner.record_api_key_use(key_id, at)

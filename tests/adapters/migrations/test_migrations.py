@@ -32,6 +32,8 @@ OUR_TABLES = {
     "idempotency_records",
     "actors",
     "api_keys",
+    "customer_events",
+    "customer_event_commits",
 }
 
 
@@ -57,7 +59,9 @@ def _catalogue(connection: Connection) -> dict[str, list[tuple[Any, ...]]]:
             WHERE schemaname = 'public' AND tablename <> 'alembic_version'""",
         "constraints": """
             SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
-            WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text <> 'alembic_version'""",
+            WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text <> 'alembic_version'
+            -- Constraint triggers (0008's commit-order trigger) are triggers, which the tables module has none of.
+            AND contype <> 't'""",
     }
     return {name: sorted(tuple(row) for row in connection.execute(text(sql))) for name, sql in queries.items()}
 

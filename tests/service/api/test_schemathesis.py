@@ -32,6 +32,9 @@ def test_every_operation_keeps_its_documented_promises(admin: SignedIn, base_url
         "--request-timeout", "20",
         "--suppress-health-check", "all",
         "--no-color",
+        # A live change stream never ends by itself, and schemathesis reads answers whole: its own tests cover it
+        # (test_live_changes.py, test_live_change_access.py), its 4xx answers included.
+        "--exclude-operation-id", "followCustomerChanges",
     ]  # fmt: skip
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.service.api.schemathesis_hooks", "PYTHONPATH": str(ROOT)}
     run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env, check=False)

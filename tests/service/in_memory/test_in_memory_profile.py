@@ -15,6 +15,7 @@ from PIL import Image
 
 from crm.app import create_app
 from crm.settings import Settings
+from tests.service.api.event_streams import open_stream
 from tests.service.api.helpers import PASSWORD, SignedIn, assert_problem, password_grant, sign_in
 from tests.service.api.server import serve_in_thread
 
@@ -98,3 +99,21 @@ def test_api_keys_work_in_memory_too(admin: SignedIn, client: httpx.Client) -> N
     assert_problem(
         client.post("/api/v1/customers", json={"id": "K-2", "name": "K", "surname": "M"}, headers=script), 401
     )
+
+
+def test_live_changes_follow_and_resume_on_the_in_memory_profile(admin: SignedIn, base_url: str) -> None:
+    with open_stream(base_url, admin.access_token) as stream:
+        assert stream.status == 200
+        created = admin.post("/api/v1/customers", json={"id": "M-live", "name": "Ada", "surname": "Lovelace"})
+        assert created.status_code == 201
+        first = stream.next()
+    assert (first.type, first.body["data"]["id"], first.body["data"]["name"]) == ("customer.created", "M-live", "Ada")
+    assert admin.delete("/api/v1/customers/M-live").status_code == 204
+
+    with open_stream(base_url, admin.access_token, last_event_id=first.id) as resumed:
+        missed = resumed.next()
+    assert (missed.type, missed.body["data"]) == ("customer.deleted", {"id": "M-live"})
+    # Signing out ends the session's streams here too.
+    with open_stream(base_url, admin.access_token) as stream:
+        assert admin.post("/api/v1/auth/revoke", data={"token": admin.refresh_token}).status_code == 200
+        assert stream.wait_for_end(5.0)

@@ -1,0 +1,136 @@
+"""The live changes' event feed on PostgreSQL: read in commit order (migration 0008), woken by LISTEN.
+
+Each read takes a pooled connection for one statement and gives it back: a stream waiting for events holds
+none. One dedicated connection per process LISTENs on ``crm_customer_changes`` (sent when a transaction with
+customer changes commits); without it, callers still find new events at their next poll (``wait``'s timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from sqlalchemy import Row, delete, func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.sql.customers.event_tables import customer_event_commits, customer_events
+from application.ports.customer_events import CustomerEventFeed
+from domain.customer_events import BEGINNING, CustomerEvent, EventPosition
+from domain.customers import Photo
+
+logger = logging.getLogger("crm.live_changes")
+
+# The channel migration 0008's commit trigger notifies; changing it needs a migration too.
+CHANNEL = "crm_customer_changes"
+LISTENER_APPLICATION_NAME = "crm-live-changes"
+
+_commits, _events = customer_event_commits, customer_events
+# Migration 0008's lock, which writers hold in shared mode from taking a position until their commit is visible.
+# Held exclusively for a read, it waits for the commits under way and holds new ones back until the read's
+# transaction ends: the read sees every position given out so far, and no later one can come below them.
+_COMPLETE_PREFIX = text("SELECT pg_advisory_xact_lock(2026120621)")
+_SELECT = (
+    select(
+        _commits.c.position,
+        _events.c.change_id,
+        _events.c.type,
+        _events.c.occurred_at,
+        _events.c.data,
+        _events.c.photo_key,
+        _events.c.photo_thumbnail_key,
+        _events.c.photo_content_type,
+    )
+    .select_from(_commits.join(_events, _events.c.xid == _commits.c.xid))
+    .order_by(_commits.c.position, _events.c.change_id)
+)
+
+
+def _event(row: Row[Any]) -> CustomerEvent:
+    photo = None
+    if row.photo_key is not None:
+        photo = Photo(row.photo_key, row.photo_thumbnail_key, row.photo_content_type)
+    return CustomerEvent(EventPosition(row.position, row.change_id), row.type, row.occurred_at, row.data, photo)
+
+
+class SqlCustomerEventFeed(CustomerEventFeed):
+    def __init__(self, engine: AsyncEngine, dsn: str) -> None:
+        self._engine = engine
+        self._dsn = dsn
+        self._woken = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+        self._connecting = asyncio.Lock()
+
+    async def latest(self) -> EventPosition:
+        async with self._engine.begin() as connection:
+            await connection.execute(_COMPLETE_PREFIX)
+            statement = (
+                select(_commits.c.position, _events.c.change_id)
+                .select_from(_commits.join(_events, _events.c.xid == _commits.c.xid))
+                .order_by(_commits.c.position.desc(), _events.c.change_id.desc())
+                .limit(1)
+            )
+            row = (await connection.execute(statement)).first()
+        return BEGINNING if row is None else EventPosition(row.position, row.change_id)
+
+    async def after(self, position: EventPosition, limit: int) -> list[CustomerEvent]:
+        commit, change = position
+        statement = _SELECT.where(
+            _commits.c.position >= commit,
+            or_(_commits.c.position > commit, _events.c.change_id > change),
+        ).limit(limit)
+        async with self._engine.begin() as connection:
+            await connection.execute(_COMPLETE_PREFIX)
+            return [_event(row) for row in await connection.execute(statement)]
+
+    async def knows(self, position: EventPosition) -> bool:
+        async with self._engine.connect() as connection:
+            if position == BEGINNING:
+                # Known while nothing was pruned: the first commit is still there, or there was none yet (pruning
+                # keeps the last one).
+                first = (await connection.execute(select(func.min(_commits.c.position)))).scalar()
+                return first is None or bool(first == 1)
+            found = await connection.execute(select(_commits.c.xid).where(_commits.c.position == position.commit))
+            return found.first() is not None
+
+    async def prune(self, before: datetime) -> None:
+        async with self._engine.begin() as connection:
+            # Their events go with them (ON DELETE CASCADE). The last commit stays, so that an empty table
+            # means that nothing was ever committed, and the beginning may be resumed from.
+            last = select(func.max(_commits.c.position)).scalar_subquery()
+            await connection.execute(
+                delete(_commits).where(_commits.c.committed_at < before, _commits.c.position < last)
+            )
+
+    async def wait(self, seconds: float) -> None:
+        await self._listen()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._woken.wait()
+        self._woken.clear()
+
+    async def _listen(self) -> None:
+        async with self._connecting:
+            if self._listener is not None and not self._listener.is_closed():
+                return
+            try:
+                self._listener = await asyncpg.connect(
+                    self._dsn,
+                    timeout=5,
+                    server_settings={"application_name": f"{LISTENER_APPLICATION_NAME}:{os.getpid()}"},
+                )
+                await self._listener.add_listener(CHANNEL, lambda *_: self._woken.set())
+            except (OSError, asyncpg.PostgresError, TimeoutError):
+                # Without the listener new events are still found, at the callers' next poll.
+                logger.warning("Cannot LISTEN for customer changes; falling back to polling.", exc_info=True)
+                self._listener = None
+
+    async def aclose(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close(timeout=2)
+            self._listener = None
