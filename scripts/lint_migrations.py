@@ -100,7 +100,8 @@ def lint(migrations: Path, folder: Path, first: str = FIRST_LINTED) -> list[str]
     """Every finding, one line (or squawk's block) each; empty when all is well."""
     scripts = ScriptDirectory.from_config(alembic_config(migrations))
     revisions = chain(scripts)  # every revision, history too, must declare its phase
-    start = next((index for index, revision in enumerate(revisions) if revision.id == first), len(revisions))
+    # From the first revision at or after ``first`` (numbers sort as text: four digits each).
+    start = next((index for index, revision in enumerate(revisions) if revision.id >= first), len(revisions))
     linted = revisions[start:]
     rendered = [render(scripts, migrations, revision, folder) for revision in linted]
     findings = [finding for one in rendered for finding in expand_findings(one)]
