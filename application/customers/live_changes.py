@@ -171,9 +171,10 @@ class LiveChanges:
     async def _follow(self) -> None:
         try:
             while self.streams:
-                await self._feed.wait(self.settings.poll_seconds)
                 started = time.monotonic()
                 try:
+                    await self._feed.wait(self.settings.poll_seconds)
+                    started = time.monotonic()
                     await self._advance()
                     await self._prune()
                 except Exception:  # the database is down, or a bug: the streams stay open, the next round retries

@@ -124,7 +124,7 @@ class SqlCustomerEventFeed(CustomerEventFeed):
                     server_settings={"application_name": f"{LISTENER_APPLICATION_NAME}:{os.getpid()}"},
                 )
                 await self._listener.add_listener(CHANNEL, lambda *_: self._woken.set())
-            except (OSError, asyncpg.PostgresError, TimeoutError):
+            except Exception:  # refused, lost, timed out: in every case, poll until the next try
                 # Without the listener new events are still found, at the callers' next poll.
                 logger.warning("Cannot LISTEN for customer changes; falling back to polling.", exc_info=True)
                 self._listener = None

@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.service.api.helpers import SignedIn
 from tests.service.api.tools import chromium
 
-DOCS = Path(__file__).resolve().parents[3] / "docs" / "api.md"
+DOCS = Path(__file__).resolve().parents[4] / "docs" / "api.md"
 
 
 def _documented_client() -> str:
