@@ -46,9 +46,11 @@ def test_every_kind_of_change_arrives_in_commit_order_with_the_webhook_body(
         assert client.get(photographed["photo_thumbnail_url"]).status_code == 200
         assert clerk.delete(f"{CUSTOMERS}/C-1").status_code == 204
         assert clerk.post(f"{CUSTOMERS}/C-1/restore").status_code == 200
+        # Read before the erasure: it takes the customer's earlier events with it, also those not yet sent.
+        trash = stream.take(2)
         assert admin.delete(f"{CUSTOMERS}/C-1", params={"erase": "true"}).status_code == 204
 
-        events = early + stream.take(3)
+        events = early + trash + stream.take(1)
 
     assert [event.type for event in events] == [
         "customer.created",
