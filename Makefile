@@ -94,6 +94,7 @@ migrate-up: ## Apply migrations in the compose stack
 bench: install ## Benchmark against a bare asyncpg reference into docs/performance.md (BENCH_ARGS=--quick)
 	$(RUN) python -m bench.run $(BENCH_ARGS)
 	$(RUN) python -m bench.data_files $(BENCH_ARGS)
+	$(RUN) python -m bench.fair_use $(BENCH_ARGS)
 
 .PHONY: bench-rollout
 bench-rollout: install ## A rolling update under load, previous release -> HEAD (ROLLOUT_ARGS=--rows 1000000; see --help)

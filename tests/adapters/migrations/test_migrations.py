@@ -32,6 +32,8 @@ OUR_TABLES = {
     "idempotency_records",
     "actors",
     "api_keys",
+    "rate_limit_admissions",
+    "rate_limit_replicas",
 }
 
 
