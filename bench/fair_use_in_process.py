@@ -13,11 +13,11 @@ import timeit
 from collections.abc import Callable
 from typing import Any
 
-from adapters.http.client_address import ClientAddresses
+from adapters.http.edge.client_address import ClientAddresses
 from adapters.http.edge.fair_use import FairUse
+from application.access.authentication import Authenticate
 from application.access.limiter import Limiter
 from application.access.running_limit import RunningLimit
-from application.authentication import Authenticate
 from domain.rate_limits import Policy
 
 SCOPE: dict[str, Any] = {

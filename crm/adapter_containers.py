@@ -15,8 +15,8 @@ from adapters.memory.integrations.delivery_queue import InMemoryDeliveryQueue
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.sql.access.actor_lookup import CachedActorLookup
-from adapters.sql.access.admission_exchange import SqlAdmissionExchange
 from adapters.sql.access.actor_reads import SqlActorLookup
+from adapters.sql.access.admission_exchange import SqlAdmissionExchange
 from adapters.sql.access.change_listener import listener_dsn
 from adapters.sql.access.sign_in_throttle import SqlSignInThrottle
 from adapters.sql.engine import create_engine

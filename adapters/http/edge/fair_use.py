@@ -17,12 +17,12 @@ from typing import Any, cast
 
 from litestar import Request
 
-from adapters.http.authentication import bearer_credential, remember_actor
-from adapters.http.client_address import ClientAddresses
+from adapters.http.access.authentication import bearer_credential, remember_actor
+from adapters.http.edge.client_address import ClientAddresses
 from adapters.http.edge.quota_metrics import FAIR_USE_METRICS
+from application.access.authentication import Authenticate
 from application.access.limiter import ADDRESS_CALLER, API_KEY_CALLER, USER_CALLER, Limiter, Verdict
 from application.access.running_limit import RunningLimit
-from application.authentication import Authenticate
 from domain.errors import QuotaExceeded
 
 logger = logging.getLogger("crm.http")

@@ -12,9 +12,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.availability import STATEMENT_TIMED_OUT, as_unavailable, is_database_unavailable, timed_out
-from adapters.sql.customer_tables import customers
+from adapters.sql.customers.staging import BULK_TIMEOUT_FACTOR, copy_to_staging
+from adapters.sql.customers.tables import customers
 from adapters.sql.engine import create_engine
-from adapters.sql.staging import BULK_TIMEOUT_FACTOR, copy_to_staging
 
 
 @pytest.fixture

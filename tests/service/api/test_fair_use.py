@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from crm.settings import Settings
+from tests.service.api.access.test_api_keys import as_key, make_key
 from tests.service.api.conftest import Accounts
 from tests.service.api.fair_use import client_from, limited_server, rate_limit
 from tests.service.api.helpers import SignedIn, assert_problem, sign_in
-from tests.service.api.test_api_keys import as_key, make_key
 
 CUSTOMERS = "/api/v1/customers"
 QUOTA = 10
