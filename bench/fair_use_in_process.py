@@ -2,8 +2,8 @@
 
 ``FairUse.count`` (adapters/http/edge/fair_use.py) on one request's scope, the limiter off and on (a quota never
 reached), timed in this process's CPU time (others on the machine do not count) with ``timeit``'s best of
-several repeats. The difference is the limiter's cost per request: GCRA,
-the two headers, the counter. (Authenticating at the edge costs the same in both: the handler no longer does it.)
+several repeats. The difference is the limiter's cost per request: GCRA, the two headers, the counter.
+(Authenticating at the edge costs the same in both: the handler no longer does it.)
 ``bench/fair_use.py`` puts it against a whole request's CPU time on PostgreSQL.
 """
 
