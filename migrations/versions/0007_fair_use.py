@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("replica", sa.Text(), nullable=False),
         sa.Column("caller", sa.Text(), nullable=False),
         sa.Column("slot", sa.BigInteger(), nullable=False),
-        sa.Column("admitted", sa.Integer(), nullable=False),
+        sa.Column("admitted", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("replica", "caller", "slot", name="pk_rate_limit_admissions"),
         prefixes=["UNLOGGED"],
     )

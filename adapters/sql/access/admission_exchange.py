@@ -20,7 +20,7 @@ LIVE_SECONDS = 5
 _REPORT = text(
     "INSERT INTO rate_limit_admissions (replica, caller, slot, admitted)"
     " SELECT :replica, caller, slot, admitted"
-    " FROM unnest(CAST(:callers AS text[]), CAST(:slots AS bigint[]), CAST(:totals AS integer[]))"
+    " FROM unnest(CAST(:callers AS text[]), CAST(:slots AS bigint[]), CAST(:totals AS bigint[]))"
     " AS reported (caller, slot, admitted)"
     " ON CONFLICT (replica, caller, slot) DO UPDATE SET admitted = EXCLUDED.admitted"
 )

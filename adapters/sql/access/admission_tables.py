@@ -6,7 +6,7 @@ after a crash PostgreSQL empties them, which costs each caller at most one windo
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, PrimaryKeyConstraint, Table, Text
+from sqlalchemy import BigInteger, Column, Index, PrimaryKeyConstraint, Table, Text
 
 from adapters.sql.schema import metadata, timestamp
 
@@ -17,7 +17,7 @@ rate_limit_admissions = Table(
     Column("replica", Text, nullable=False),
     Column("caller", Text, nullable=False),
     Column("slot", BigInteger, nullable=False),
-    Column("admitted", Integer, nullable=False),
+    Column("admitted", BigInteger, nullable=False),
     PrimaryKeyConstraint("replica", "caller", "slot"),
     Index(None, "slot"),
     prefixes=["UNLOGGED"],
