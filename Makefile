@@ -95,6 +95,7 @@ bench: install ## Benchmark against a bare asyncpg reference into docs/performan
 	$(RUN) python -m bench.run $(BENCH_ARGS)
 	$(RUN) python -m bench.data_files $(BENCH_ARGS)
 	$(RUN) python -m bench.live_changes $(BENCH_ARGS)
+	$(RUN) python -m bench.fair_use $(BENCH_ARGS)
 
 .PHONY: bench-rollout
 bench-rollout: install ## A rolling update under load, previous release -> HEAD (ROLLOUT_ARGS=--rows 1000000; see --help)

@@ -38,6 +38,8 @@ def service_env(
         CRM_LOG_FORMAT="json",
         CRM_DATA_DIR=str(data_dir),
         CRM_ACCESS_TOKEN_MINUTES="60",
+        # One user makes every request: off here; bench/fair_use.py measures the limiter on against off.
+        CRM_RATE_LIMIT_REQUESTS="0",
     )
     env.update(extra)
     return env

@@ -23,6 +23,7 @@ from adapters.photos.local import LocalPhotoStorage
 from adapters.sql.access.actor_lookup import CachedActorLookup
 from adapters.sql.pool_metrics import POOL_METRICS
 from crm.container import Application, build_container
+from crm.fair_use import fair_use_of, start_exchanging, stop_exchanging
 from crm.http_provided import http_provided
 from crm.settings import Settings, SettingsError
 from domain.errors import Conflict
@@ -56,6 +57,7 @@ def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[
         checks["database"] = _database_check(engine)
     readiness = Readiness(checks, shutdown_requested=shutdown_requested)
     traced = tracing(settings.otlp_endpoint)
+    fair_use, sync = fair_use_of(container)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -76,6 +78,7 @@ def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[
             # Built after the photo storage is settled (the hub signs photo URLs); its tasks start with a stream.
             container.stream_guard()
             resources.push_async_callback(container.live_changes().aclose)
+            exchanging = await start_exchanging(sync)
             if settings.webhooks_in_serve:
                 from crm.webhook_worker import webhook_worker_running
 
@@ -87,6 +90,7 @@ def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[
                 yield
             finally:
                 readiness.shutting_down = True
+                await stop_exchanging(sync, exchanging)
                 if engine is not None:
                     await engine.dispose()
 
@@ -101,6 +105,7 @@ def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[
         lifespan=[lifespan],
         serve_local_photos=local_photos,
         plugins=[traced[0]] if traced is not None else [],
+        fair_use=fair_use,
     )
 
 

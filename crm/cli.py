@@ -56,7 +56,8 @@ def run_on_database(settings: Settings, work: Callable[[Application], Awaitable[
     with database(settings) as url:
         if not settings.database_url:
             _migrate(url)
-        container = build_container(settings.replace(database_url=url))
+        # Commands (the webhook worker, sweeps) are not requests: CRM_DB_STATEMENT_TIMEOUT_SECONDS is not theirs.
+        container = build_container(settings.replace(database_url=url, db_statement_timeout_seconds=0))
 
         async def run() -> T:
             try:

@@ -8,7 +8,6 @@ comma-separated lists, rotation keys, production's refusals) is done around that
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -19,6 +18,7 @@ import msgspec
 
 from adapters.http.edge.client_address import parse_networks
 from adapters.security.oidc import parse_oidc_providers
+from crm.environment_values import decode_path, name_the_variable
 
 Environment = Literal["development", "test", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -38,6 +38,9 @@ def _env(name: str, default: Any) -> Any:
 
 def _range(low: int, high: int) -> msgspec.Meta:
     return msgspec.Meta(ge=low, le=high)
+
+
+_TIMEOUT = msgspec.Meta(ge=0, le=3600)
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -102,6 +105,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     live_changes_poll_ms: Annotated[int, _range(50, 900)] = _env("CRM_LIVE_CHANGES_POLL_MS", 500)
     live_changes_replay_hours: Annotated[int, _range(1, 720)] = _env("CRM_LIVE_CHANGES_REPLAY_HOURS", 24)
     live_changes_queue: Annotated[int, _range(16, 100_000)] = _env("CRM_LIVE_CHANGES_QUEUE", 1000)
+    # Fair use (docs/api.md): requests per caller and window (0: no limit), and API keys' daily quota on top.
+    rate_limit_requests: Annotated[int, _range(0, 1_000_000)] = _env("CRM_RATE_LIMIT_REQUESTS", 100)
+    rate_limit_window_seconds: Annotated[int, _range(1, 86_400)] = _env("CRM_RATE_LIMIT_WINDOW_SECONDS", 10)
+    api_key_daily_quota: Annotated[int, _range(1, 1_000_000_000)] = _env("CRM_API_KEY_DAILY_QUOTA", 250_000)
+    # How long one SQL statement of a request may run before it is a 503 (0: no limit; fractions allowed).
+    db_statement_timeout_seconds: Annotated[float, _TIMEOUT] = _env("CRM_DB_STATEMENT_TIMEOUT_SECONDS", 5.0)
 
     # The access tokens' audience is not configurable: only this service accepts its tokens.
     token_audience: ClassVar[str] = "crm-api"
@@ -150,9 +159,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if "AWS_REGION" in env:
             raw.setdefault("CRM_S3_REGION", env["AWS_REGION"].strip() or None)
         try:
-            settings = msgspec.convert(raw, cls, strict=False, dec_hook=_decode_path)
+            settings = msgspec.convert(raw, cls, strict=False, dec_hook=decode_path)
         except msgspec.ValidationError as error:
-            raise SettingsError(_name_the_variable(str(error), raw)) from None
+            raise SettingsError(name_the_variable(str(error), raw)) from None
         changes: dict[str, Any] = {"public_url": settings.public_url.rstrip("/")}
         if not settings.secret_key:
             changes["secret_key"] = _development_secret(settings.environment, settings.data_dir)
@@ -219,22 +228,6 @@ def _key_list(name: str, value: str) -> list[tuple[str, str]]:
             raise SettingsError(f"{name} must be id=secret pairs with secrets of {MIN_SECRET_LENGTH}+ characters.")
         keys.append((key_id.strip(), secret.strip()))
     return keys
-
-
-def _decode_path(kind: type, value: Any) -> Any:
-    if kind is Path and isinstance(value, str):
-        return Path(value)
-    # msgspec's dec_hook protocol: NotImplementedError means "not a type this hook converts".
-    raise NotImplementedError(kind)
-
-
-def _name_the_variable(message: str, raw: Mapping[str, Any]) -> str:
-    """msgspec says ``Expected `int` <= 65535 - at `$.PORT` ``; say ``PORT: expected `int` <= 65535, not '70000'.``"""
-    found = re.fullmatch(r"(?s)(.*) - at `\$\.(\w+)`", message)
-    if found is None:
-        return message
-    problem, name = found.groups()
-    return f"{name}: {problem[:1].lower()}{problem[1:]}, not {raw.get(name)!r}."
 
 
 def _development_secret(environment: str, data_dir: Path) -> str:

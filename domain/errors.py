@@ -80,4 +80,18 @@ class TooManyAttempts(DomainError):
 
 
 class ServiceUnavailable(DomainError):
-    """A dependency we rely on (database, photo storage) did not answer (503)."""
+    """A dependency we rely on (database, photo storage) did not answer (503), perhaps with the seconds after
+    which trying again makes sense."""
+
+    def __init__(self, detail: str, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class QuotaExceeded(DomainError):
+    """The caller has used up what a fair-use policy allows; nothing was done (429)."""
+
+    def __init__(self, detail: str, violated_policies: tuple[str, ...], retry_after: int) -> None:
+        super().__init__(detail)
+        self.violated_policies = violated_policies
+        self.retry_after = retry_after

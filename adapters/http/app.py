@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -25,6 +25,7 @@ from adapters.http.customers.photos import CustomerPhotoController, serve_local_
 from adapters.http.customers.routes import CustomersController, CustomerUseCases
 from adapters.http.customers.trash import CustomerTrashController
 from adapters.http.edge.allowed_methods import methods_by_path
+from adapters.http.edge.fair_use import FairUse, refuse_over_quota
 from adapters.http.edge.middleware import Edge
 from adapters.http.edge.problems import EXCEPTION_HANDLERS
 from adapters.http.edge.request_checks import check_request_shape
@@ -62,12 +63,13 @@ def create_http_app(
     lifespan: Sequence[Lifespan] = (),
     serve_local_photos: bool = False,
     plugins: Sequence[PluginProtocol] = (),
+    fair_use: FairUse | None = None,
 ) -> tuple[Litestar, ASGIApp]:
     """The Litestar app, and the ASGI callable to serve (the app inside the edge layer).
 
     ``provided`` maps names (``create_customer``…) to functions returning the object, e.g. a use case:
     handlers ask for them by parameter name. It must provide ``authenticate`` and the ``CustomerUseCases``,
-    and with ``serve_local_photos``, ``local_photos`` too.
+    and with ``serve_local_photos``, ``local_photos`` too. ``fair_use`` counts requests under /api/v1 (None: not).
     """
     dependencies = {name: _provider(make) for name, make in provided.items()}
     dependencies["actor"] = actor_dependency(provided["authenticate"])
@@ -89,11 +91,11 @@ def create_http_app(
         ],
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=check_request_shape,
+        before_request=_before_handler,
         cors_config=CORSConfig(
             allow_origins=list(cors_origins),
             allow_credentials=False,
-            expose_headers=["ETag", "Location", "Link", "X-Request-ID", "Retry-After"],
+            expose_headers=["ETag", "Location", "Link", "X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy"],
         )
         if cors_origins
         else None,
@@ -116,4 +118,10 @@ def create_http_app(
     )
     complete_document(app.openapi_schema, (body.__name__ for body in Strict.__subclasses__()))
     # Headers, request ids, access lines and request metrics: one ASGI layer (adapters/http/edge/middleware.py).
-    return app, Edge(app, methods_by_path(app.routes))
+    return app, Edge(app, methods_by_path(app.routes), fair_use)
+
+
+async def _before_handler(request: Request[Any, Any, Any]) -> None:
+    # A request refused for fair use ends first: nothing, not even its checks, is done for it.
+    refuse_over_quota(request)
+    await check_request_shape(request)

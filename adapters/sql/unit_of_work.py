@@ -12,7 +12,12 @@ from sqlalchemy.pool import QueuePool
 from adapters.sql.access.api_keys import SqlApiKeyRepository
 from adapters.sql.access.sign_in_sessions import SqlSignInSessionRepository
 from adapters.sql.access.users import SqlUserRepository
-from adapters.sql.availability import DATABASE_UNAVAILABLE, is_database_unavailable, unavailable_database_as_503
+from adapters.sql.availability import (
+    DATABASE_UNAVAILABLE,
+    as_unavailable,
+    is_database_unavailable,
+    unavailable_database_as_503,
+)
 from adapters.sql.customers.history import SqlCustomerHistory
 from adapters.sql.customers.repository import SqlCustomerRepository
 from adapters.sql.integrations.webhooks import SqlWebhookRepository
@@ -134,7 +139,7 @@ class SqlUnitOfWork(UnitOfWork):
             finally:
                 self._turns.give_back()
         if isinstance(error, Exception) and is_database_unavailable(error):
-            raise ServiceUnavailable(DATABASE_UNAVAILABLE) from error
+            raise as_unavailable(error) from error
 
     def _entered(self) -> bool:
         return self._connection is not None

@@ -1,7 +1,7 @@
 """Live changes: every customer change as an event, in commit order, for the Server-Sent Events stream.
 
 Revision ID: 0008
-Revises: 0006 (re-chained onto 0007 when both are merged)
+Revises: 0007
 Create Date: 2026-12-06
 
 - ``customer_events``: one row per history row (``customer_changes``), written by a statement trigger in the
@@ -28,7 +28,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 PHASE = "expand"

@@ -3,6 +3,7 @@ reference to who did something, and RFC 9457 problems. Unknown fields are refuse
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -50,3 +51,7 @@ class Problem(Struct, omit_defaults=True):
     detail: str
     request_id: str | None = None
     errors: list[FieldError] | msgspec.UnsetType = UNSET
+    # On a 429 quota-exceeded (draft-ietf-httpapi-ratelimit-headers-11): the policies the request broke.
+    violated_policies: (
+        Annotated[list[str], Meta(description='"burst", "daily" or "concurrency".')] | msgspec.UnsetType
+    ) = msgspec.field(default=UNSET, name="violated-policies")

@@ -4,7 +4,7 @@ last address that they did not add themselves to X-Forwarded-For."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from litestar import Request
@@ -29,10 +29,14 @@ class ClientAddresses:
 
     def of(self, request: Request[Any, Any, Any]) -> str:
         peer = request.client.host if request.client else "unknown"
+        return self.behind(peer, lambda: request.headers.get("x-forwarded-for", ""))
+
+    def behind(self, peer: str, forwarded_for: Callable[[], str]) -> str:
+        """The client behind the connection from ``peer``; ``forwarded_for`` reads X-Forwarded-For when needed."""
         if not self._trusted or not self._is_trusted(peer):
             # Anyone can write X-Forwarded-For; only believe it from our own proxies.
             return peer
-        forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()]
+        forwarded = [part.strip() for part in forwarded_for().split(",") if part.strip()]
         for address in reversed(forwarded):
             if not self._is_trusted(address):
                 return address

@@ -2,7 +2,8 @@
 
 In one pass, instead of four nested layers (each wrapping ``send`` again): the request id, the
 security and cache headers of every response (errors and 404s included), the ``Allow`` header of
-OPTIONS answers, the request's log context and access line, and the request metrics.
+OPTIONS answers, the request's log context and access line, the request metrics, and fair use (``fair_use.py``:
+the request counted against its caller, the ``RateLimit`` headers, exports and imports held to their cap).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+from adapters.http.edge.fair_use import Counted, FairUse
 from adapters.http.edge.observability import (
     ACCESS_LOG,
     REQUEST_METRICS,
@@ -23,8 +25,9 @@ _UNMEASURED = frozenset({"/metrics"})
 
 
 class Edge:
-    def __init__(self, app: ASGIApp, allowed_methods: Mapping[str, str]) -> None:
+    def __init__(self, app: ASGIApp, allowed_methods: Mapping[str, str], fair_use: FairUse | None = None) -> None:
         self.app = app
+        self.fair_use = fair_use
         # Litestar's own OPTIONS answers list only some methods of a path (see allowed_methods.py).
         self.allowed = {path: value.encode() for path, value in allowed_methods.items()}
 
@@ -39,6 +42,7 @@ class Edge:
         context = open_request_context(request_id, method)
         running = REQUEST_METRICS.started(method)
         status = 500
+        counted: Counted | None = None
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
@@ -48,12 +52,18 @@ class Edge:
                 add_security_headers(headers, path, request_id.encode())
                 if method == "OPTIONS":
                     self._replace_allow(headers, scope.get("path_template", ""))
+                if counted is not None:
+                    headers.extend(counted.headers)
                 message["headers"] = headers
             await send(message)
 
         try:
+            if self.fair_use is not None and self.fair_use.counts(path):
+                counted = await self.fair_use.count(scope)
             await self.app(scope, receive, send_with_headers)
         finally:
+            if counted is not None and self.fair_use is not None:
+                self.fair_use.done(counted)
             running.dec()
             seconds = time.perf_counter() - started
             template: str | None = scope.get("path_template")

@@ -24,6 +24,7 @@ from domain.errors import (
     NotFound,
     PermissionDenied,
     PreconditionFailed,
+    QuotaExceeded,
     ServiceUnavailable,
     TooManyAttempts,
     UnsupportedContent,
@@ -48,6 +49,7 @@ _DOMAIN_STATUSES: tuple[tuple[type[DomainError], int, str], ...] = (
     (Conflict, 409, "conflict"),
     (PreconditionFailed, 412, "precondition-failed"),
     (TooManyAttempts, 429, "too-many-requests"),
+    (QuotaExceeded, 429, "quota-exceeded"),
     (ServiceUnavailable, 503, "service-unavailable"),
 )
 
@@ -80,6 +82,7 @@ def problem_response(
     detail: str,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    violated_policies: list[str] | None = None,
 ) -> Response[Problem]:
     body = Problem(
         type=f"/problems/{slug}",
@@ -88,6 +91,7 @@ def problem_response(
         detail=detail,
         request_id=request_id_of(request.scope),
         errors=errors if errors is not None else msgspec.UNSET,
+        violated_policies=violated_policies if violated_policies is not None else msgspec.UNSET,
     )
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
@@ -103,9 +107,12 @@ def handle_domain_error(request: Request[Any, Any, Any], error: DomainError) -> 
     if isinstance(error, NotAuthenticated):
         has_token = "authorization" in request.headers
         headers["WWW-Authenticate"] = BEARER_CHALLENGE + (', error="invalid_token"' if has_token else "")
-    if isinstance(error, TooManyAttempts):
+    violated = None
+    if isinstance(error, TooManyAttempts | QuotaExceeded | ServiceUnavailable) and error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
-    return problem_response(request, status, slug, error.detail, errors, headers)
+    if isinstance(error, QuotaExceeded):
+        violated = list(error.violated_policies)
+    return problem_response(request, status, slug, error.detail, errors, headers, violated)
 
 
 def handle_validation_error(request: Request[Any, Any, Any], error: ValidationException) -> Response[Problem]:

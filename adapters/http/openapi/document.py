@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from litestar.openapi.spec import (
+    Example,
     OpenAPI,
     OpenAPIFormat,
     OpenAPIHeader,
@@ -15,6 +16,8 @@ from litestar.openapi.spec import (
     OpenAPIType,
     Operation,
     Parameter,
+    PathItem,
+    Reference,
     RequestBody,
     Schema,
 )
@@ -89,6 +92,26 @@ _RESPONSE_HEADERS: dict[str, dict[str, dict[str, OpenAPIHeader]]] = {
 }
 
 
+_RATE_LIMIT_HEADERS = {
+    "RateLimit-Policy": _header(
+        "The caller's fair-use policies (draft-ietf-httpapi-ratelimit-headers-11): q requests per w seconds; API keys"
+        " have a daily policy too. Absent when the service runs without a limit.",
+        Schema(type=OpenAPIType.STRING),
+        '"burst";q=100;w=10, "daily";q=250000;w=86400',
+        required=False,
+    ),
+    "RateLimit": _header(
+        "Where the caller stands under each policy: r requests left, t seconds until the quota is whole again.",
+        Schema(type=OpenAPIType.STRING),
+        '"burst";r=57;t=4',
+        required=False,
+    ),
+}
+_RETRY_AFTER = _header(
+    "Seconds to wait before trying again.", Schema(type=OpenAPIType.INTEGER, minimum=1), "2", required=False
+)
+
+
 def complete_document(document: OpenAPI, strict_bodies: Iterable[str]) -> None:
     """Add to Litestar's document what it cannot infer from the handlers."""
     schemas = document.components.schemas or {}
@@ -115,6 +138,35 @@ def complete_document(document: OpenAPI, strict_bodies: Iterable[str]) -> None:
             response = (operation.responses or {}).get(status)
             if isinstance(response, OpenAPIResponse):
                 response.headers = {**(response.headers or {}), **headers}
+    problem = schemas.get("Problem")
+    if problem is not None and isinstance(policies := (problem.properties or {}).get("violated-policies"), Schema):
+        # Litestar leaves an optional list's items out; a generated client should see strings it can compare.
+        policies.items = Schema(type=OpenAPIType.STRING, enum=["burst", "daily", "concurrency"])
+    for path, path_item in (document.paths or {}).items():
+        if path.startswith("/api/v1"):
+            for operation in _operations_of(path_item):
+                _add_fair_use_headers(operation)
+
+
+def _add_fair_use_headers(operation: Operation) -> None:
+    # Every answer under /api/v1 is counted, errors included; 429 and 503 say when to try again.
+    operation.responses = operation.responses or {}
+    if "429" not in operation.responses:
+        # An operation that documents no problems of its own (e.g. listSignInProviders) is counted all the same.
+        operation.responses["429"] = _quota_exceeded()
+    for status, response in operation.responses.items():
+        if isinstance(response, OpenAPIResponse):
+            retry = {"Retry-After": _RETRY_AFTER} if status in {"429", "503"} else {}
+            response.headers = {**(response.headers or {}), **_RATE_LIMIT_HEADERS, **retry}
+
+
+def _quota_exceeded() -> OpenAPIResponse:
+    example = Example(summary="Over the burst quota", value=examples.QUOTA_EXCEEDED)
+    media = OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"), examples={"quota-exceeded": example})
+    return OpenAPIResponse(
+        description="Over a fair-use quota; nothing was done. Wait Retry-After seconds.",
+        content={"application/problem+json": media},
+    )
 
 
 def _add_ndjson(operation: Operation) -> None:
@@ -128,9 +180,13 @@ def _add_ndjson(operation: Operation) -> None:
 
 def _operations(document: OpenAPI) -> Iterator[Operation]:
     for path_item in (document.paths or {}).values():
-        for method in ("get", "put", "post", "delete", "patch"):
-            if (operation := getattr(path_item, method, None)) is not None:
-                yield operation
+        yield from _operations_of(path_item)
+
+
+def _operations_of(path_item: PathItem) -> Iterator[Operation]:
+    for method in ("get", "put", "post", "delete", "patch"):
+        if (operation := getattr(path_item, method, None)) is not None:
+            yield operation
 
 
 def _collapse_single_choice(schema: Schema) -> None:

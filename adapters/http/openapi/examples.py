@@ -126,6 +126,16 @@ _PROBLEM_DETAILS = {
 }
 
 
+QUOTA_EXCEEDED: dict[str, Any] = {
+    "type": "/problems/quota-exceeded",
+    "title": "Too many requests",
+    "status": 429,
+    "detail": "Too many requests for this caller's quota; wait Retry-After seconds and try again.",
+    "request_id": "4f1c9a2e7b3d4e8f9a0b1c2d3e4f5a6b",
+    "violated-policies": ["burst"],
+}
+
+
 def problem(status: int) -> dict[str, Any]:
     slug, title, detail = _PROBLEM_DETAILS[status]
     body: dict[str, Any] = {

@@ -74,8 +74,11 @@ _DESCRIPTIONS = {
     413: "The body is too large.",
     415: "Unsupported content type.",
     422: "Validation failed; see errors.",
-    429: "Too many attempts; see Retry-After.",
-    503: "A dependency is unavailable.",
+    429: (
+        "Too many requests: over a fair-use quota (quota-exceeded, naming violated-policies) or, at sign-in, too many"
+        " failed attempts (too-many-requests); nothing was done. Wait Retry-After seconds."
+    ),
+    503: "A dependency is unavailable, or the database took too long; see Retry-After when present.",
 }
 
 
@@ -93,15 +96,23 @@ def _problem(status: int) -> ResponseSpec:
         description=_DESCRIPTIONS[status],
         media_type="application/problem+json",
         generate_examples=False,
-        examples=[Example(id=f"problem-{status}", summary=_DESCRIPTIONS[status], value=examples.problem(status))],
+        examples=[
+            Example(id=f"problem-{status}", summary=_DESCRIPTIONS[status], value=examples.problem(status)),
+            *(
+                [Example(id="quota-exceeded", summary="Over the burst quota", value=examples.QUOTA_EXCEEDED)]
+                if status == 429
+                else []
+            ),
+        ],
     )
 
 
 def responses(*statuses: int) -> dict[int, ResponseSpec]:
     """Problem+json documentation for ``statuses``, plus 400 (an unknown query parameter is refused
-    everywhere) and 503 (a dependency can fail anywhere)."""
+    everywhere), 429 (every request under /api/v1 counts against a fair-use quota) and 503 (a dependency can
+    fail anywhere)."""
     result: dict[int, ResponseSpec] = {}
-    for status in sorted({*statuses, 400, 503}):
+    for status in sorted({*statuses, 400, 429, 503}):
         if status == 304:
             result[status] = ResponseSpec(data_container=None, description=_DESCRIPTIONS[status])
         else:

@@ -62,24 +62,26 @@ async def long_reader(url: str) -> AsyncIterator[AsyncConnection]:
         await engine.dispose()
 
 
-# The revisions the machinery's tests build on: the history. Their own revisions (0007, 0008...) come after it; the
-# product's later revisions (0007 fair use, 0008 live changes...) are tested by test_migrations.py on the real folder.
-HISTORY_END = "0006"
+# The machinery's tests add their revisions after this one: the history, which later features' revisions
+# (0007 fair use, 0008 live changes…) do not move.
+BASE_REVISION = "0006"
 
 
-def _history_only(folder: str, names: list[str]) -> set[str]:
-    """What ``copytree`` leaves out: caches, and the revisions after the history."""
-    later = {
-        name for name in names if Path(folder).name == "versions" and name[:4].isdigit() and name[:4] > HISTORY_END
-    }
-    return later | {name for name in names if name == "__pycache__"}
+# The repository's own newest revision: what "this release" knows.
+REPOSITORY_HEAD = max(path.name[:4] for path in (MIGRATIONS_FOLDER / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def _later_than_the_base(_: str, names: list[str]) -> set[str]:
+    later = {name for name in names if name[:4].isdigit() and name[:4] > BASE_REVISION}
+    return later | {"__pycache__"} & set(names)
 
 
 class Migrations:
-    """A copy of the repository's migrations in a folder of the test's own, to which revisions can be added."""
+    """A copy of the repository's migrations up to ``BASE_REVISION`` in a folder of the test's own, to which
+    revisions can be added."""
 
     def __init__(self, folder: Path) -> None:
-        shutil.copytree(MIGRATIONS_FOLDER, folder, ignore=_history_only)
+        shutil.copytree(MIGRATIONS_FOLDER, folder, ignore=_later_than_the_base)
         self.folder = folder
 
     def add(self, revision: str, down: str, phase: str, upgrade: str, downgrade: str = "pass") -> None:

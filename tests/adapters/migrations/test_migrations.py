@@ -34,6 +34,8 @@ OUR_TABLES = {
     "api_keys",
     "customer_events",
     "customer_event_commits",
+    "rate_limit_admissions",
+    "rate_limit_replicas",
 }
 
 

@@ -47,8 +47,9 @@ def test_every_documented_error_is_problem_json_with_an_example(document: dict[s
             assert list(content) == ["application/problem+json"], (name, status, list(content))
             media = content["application/problem+json"]
             assert media["schema"] == {"$ref": "#/components/schemas/Problem"}, (name, status)
-            (example,) = media["examples"].values()
-            assert example["value"]["status"] == int(status), (name, status)
+            assert media["examples"], (name, status)
+            for example in media["examples"].values():
+                assert example["value"]["status"] == int(status), (name, status)
 
 
 def test_the_photo_upload_documents_both_ways_to_send_the_image(document: dict[str, Any]) -> None:
@@ -68,8 +69,33 @@ def test_the_headers_a_client_reads_are_documented(document: dict[str, Any], cle
     assert etag["required"] is True
     created = clerk.post("/api/v1/customers", json={"id": "C-0001", "name": "Ada", "surname": "Lovelace"})
     assert re.search(etag["schema"]["pattern"], created.headers["ETag"])
-    assert set(operations["createCustomer"]["responses"]["201"]["headers"]) == {"ETag", "Location"}
+    assert set(operations["createCustomer"]["responses"]["201"]["headers"]) == {
+        "ETag",
+        "Location",
+        "RateLimit",
+        "RateLimit-Policy",
+    }
     assert "Link" in operations["listCustomers"]["responses"]["200"]["headers"]
+
+
+def test_every_api_answer_documents_the_fair_use_headers_and_the_quota_problem(document: dict[str, Any]) -> None:
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            if not path.startswith("/api/v1"):
+                assert all("RateLimit" not in response.get("headers", {}) for response in responses.values()), path
+                continue
+            assert "429" in responses, (method, path)
+            for status, response in responses.items():
+                assert {"RateLimit", "RateLimit-Policy"} <= set(response["headers"]), (method, path, status)
+            assert "Retry-After" in responses["429"]["headers"], (method, path)
+    problem = document["components"]["schemas"]["Problem"]
+    assert problem["properties"]["violated-policies"]["items"] == {
+        "type": "string",
+        "enum": ["burst", "daily", "concurrency"],
+    }
+    examples = _operations(document)["listCustomers"]["responses"]["429"]["content"]["application/problem+json"]
+    assert any(example["value"]["type"].endswith("quota-exceeded") for example in examples["examples"].values())
 
 
 def test_the_domain_rules_are_in_the_schemas(document: dict[str, Any]) -> None:

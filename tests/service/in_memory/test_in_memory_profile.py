@@ -33,6 +33,8 @@ def base_url() -> Iterator[str]:
         bootstrap_admin_email=ADMIN_EMAIL,
         bootstrap_admin_password=PASSWORD,
         bootstrap_admin_name="Root",
+        # On, with the in-memory exchange, but never reached by this module's requests.
+        rate_limit_requests=10_000,
     )
     with serve_in_thread(lambda url: create_app(settings.replace(public_url=url), in_memory=True)) as url:
         yield url

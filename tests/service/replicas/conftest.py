@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +66,8 @@ def _environment(database_url: str, port: int, photo_dir: Path) -> dict[str, str
         "CRM_PASSWORD_PARALLELISM": "1",
         "CRM_DB_POOL_SIZE": "3",
         "CRM_DB_MAX_OVERFLOW": "2",
+        # Off: these tests make many requests as one caller; test_fair_use_across_replicas.py starts its own.
+        "CRM_RATE_LIMIT_REQUESTS": "0",
     }
 
 
@@ -101,7 +103,8 @@ class Replica:
         return self.client.post(TOKEN_URL, data={"grant_type": "password", "username": email, "password": password})
 
 
-def _start(name: str, database_url: str, folder: Path) -> Replica:
+def start_replica(name: str, database_url: str, folder: Path, settings: Mapping[str, str] | None = None) -> Replica:
+    """Replica ``name`` starting, with ``settings`` (environment variables) over the suite's."""
     port = _free_port()
     photo_dir = folder / f"photos-{name}"
     photo_dir.mkdir()
@@ -110,7 +113,7 @@ def _start(name: str, database_url: str, folder: Path) -> Replica:
     with log.open("wb") as output:
         process = subprocess.Popen(
             [str(crm), "serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(port)],
-            env=_environment(database_url, port, photo_dir),
+            env={**_environment(database_url, port, photo_dir), **(settings or {})},
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -119,7 +122,7 @@ def _start(name: str, database_url: str, folder: Path) -> Replica:
     return Replica(name, f"http://127.0.0.1:{port}", process, log)
 
 
-def _wait_until_ready(replica: Replica, deadline: float) -> None:
+def wait_until_ready(replica: Replica, deadline: float) -> None:
     while True:
         if replica.process.poll() is not None:
             raise RuntimeError(f"Replica {replica.name} exited with {replica.process.returncode}:\n{replica.output()}")
@@ -131,7 +134,7 @@ def _wait_until_ready(replica: Replica, deadline: float) -> None:
         time.sleep(0.05)
 
 
-def _stop(replica: Replica) -> None:
+def stop_replica(replica: Replica) -> None:
     replica.client.close()
     if replica.process.poll() is not None:
         return
@@ -155,14 +158,14 @@ def replicas(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     started: list[Replica] = []
     try:
         for name in ("a", "b"):
-            started.append(_start(name, database_url, folder))
+            started.append(start_replica(name, database_url, folder))
         deadline = time.monotonic() + START_TIMEOUT
         for replica in started:
-            _wait_until_ready(replica, deadline)
+            wait_until_ready(replica, deadline)
         yield started[0], started[1]
     finally:
         for replica in started:
-            _stop(replica)
+            stop_replica(replica)
 
 
 @dataclass

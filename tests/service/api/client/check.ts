@@ -66,6 +66,16 @@ if (!listed.data!.items.some((item: Customer) => item.id === customer.id)) {
   throw new Error("listCustomers: the new customer is not found by q");
 }
 
+// Over a fair-use quota every operation answers 429, a typed problem naming the policies the request broke; the
+// RateLimit headers (absent here: this server runs without a limit) are typed as documented.
+type QuotaProblem = paths["/api/v1/customers"]["get"]["responses"][429]["content"]["application/problem+json"];
+type Policy = NonNullable<QuotaProblem["violated-policies"]>[number];
+const overQuota: QuotaProblem | undefined = listed.error;
+const broken: Policy[] = overQuota?.["violated-policies"] ?? [];
+type ListHeaders = paths["/api/v1/customers"]["get"]["responses"][200]["headers"];
+const rateLimit: ListHeaders["RateLimit"] = listed.response.headers.get("RateLimit") ?? undefined;
+console.log(`listCustomers: RateLimit ${rateLimit ?? "absent"}, policies broken: ${broken.length}`);
+
 const path = { customer_id: customer.id };
 const patched = await crm.PATCH("/api/v1/customers/{customer_id}", {
   params: { path, header: { "If-Match": etag } },

@@ -1,0 +1,1 @@
+"""Tests of the PostgreSQL adapters beyond the contract suite."""

@@ -1,0 +1,125 @@
+"""Fair use's arithmetic and the per-process limiter: GCRA counts exactly, gives back one request per interval,
+bursts up to the quota after a pause; API keys meet the daily policy too; between exchanges each of several replicas
+admits only its share; memory stays bounded; exports and imports are capped per caller."""
+
+from __future__ import annotations
+
+from application.access.limiter import ADDRESS_CALLER, API_KEY_CALLER, USER_CALLER, Limiter
+from application.access.running_limit import RunningLimit
+from application.ports.admissions import PeerAdmissions
+from domain.rate_limits import Policy, admits, charged, standing
+
+BURST = Policy("burst", 10, 10)  # one request back per second
+DAILY = Policy("daily", 3, 86_400)
+ADA = USER_CALLER + "ada"
+KEY = API_KEY_CALLER + "k1"
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 500.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def limiter(ticks: Ticks, **kwargs: int) -> Limiter:
+    return Limiter(BURST, DAILY, clock=ticks, **kwargs)
+
+
+def test_the_policy_reads_as_the_draft_header() -> None:
+    assert BURST.header_item() == '"burst";q=10;w=10'
+    assert BURST.interval == 1.0
+
+
+def test_gcra_admits_the_quota_at_once_then_one_per_interval() -> None:
+    tat, now = 0.0, 100.0
+    for _ in range(10):
+        assert admits(BURST, tat, now)
+        tat = charged(BURST, tat, now)
+    assert not admits(BURST, tat, now)
+    after = standing(BURST, tat, now)
+    assert (after.remaining, after.reset, after.retry_after) == (0, 10, 1)
+    assert admits(BURST, tat, now + 1.0)
+    assert not admits(BURST, charged(BURST, tat, now + 1.0), now + 1.0)
+    assert standing(BURST, tat, now + 10).remaining == 10
+
+
+def test_remaining_and_reset_count_down_then_up() -> None:
+    ticks = Ticks()
+    limit = limiter(ticks)
+    lefts = [limit.admit(ADA).standings[0] for _ in range(3)]
+    assert [(item.remaining, item.reset) for item in lefts] == [(9, 1), (8, 2), (7, 3)]
+    ticks.now += 2.5
+    later = limit.admit(ADA).standings[0]
+    assert (later.remaining, later.reset) == (8, 2)  # 0.5 s of debt left, plus this request's second
+    assert later.header_item() == '"burst";r=8;t=2'
+
+
+def test_a_refusal_names_the_policy_and_the_wait_and_costs_nothing() -> None:
+    ticks = Ticks()
+    limit = limiter(ticks)
+    for _ in range(10):
+        assert limit.admit(ADA).admitted
+    refused = limit.admit(ADA)
+    assert (refused.admitted, refused.violated, refused.retry_after) == (False, ("burst",), 1)
+    ticks.now += 1.0
+    assert limit.admit(ADA).admitted
+    assert not limit.admit(ADA).admitted
+
+
+def test_api_keys_have_the_daily_policy_too_and_others_do_not() -> None:
+    limit = limiter(Ticks())
+    verdicts = [limit.admit(KEY) for _ in range(4)]
+    assert [verdict.admitted for verdict in verdicts] == [True, True, True, False]
+    assert [verdict.standings[1].remaining for verdict in verdicts[:3]] == [2, 1, 0]
+    assert verdicts[3].violated == ("daily",)
+    assert verdicts[3].retry_after > 3600
+    assert len(limit.admit(ADDRESS_CALLER + "192.0.2.1").standings) == 1
+
+
+def test_with_two_replicas_each_admits_its_share_until_the_next_exchange() -> None:
+    ticks = Ticks()
+    limit = limiter(ticks)
+    limit.absorb(PeerAdmissions(replicas=2, admitted={}), slot=1)
+    assert [limit.admit(ADA).admitted for _ in range(6)] == [True] * 5 + [False]
+    # The other replica took 3 meanwhile: 10 - 5 - 3 = 2 left, 1 for each.
+    limit.absorb(PeerAdmissions(replicas=2, admitted={(ADA, 1): 3}), slot=1)
+    assert [limit.admit(ADA).admitted for _ in range(2)] == [True, False]
+    # The same report again charges nothing more.
+    limit.absorb(PeerAdmissions(replicas=2, admitted={(ADA, 1): 3}), slot=1)
+    assert limit.admit(ADA).admitted
+
+
+def test_what_this_replica_admitted_is_reported_once_and_again_after_a_failure() -> None:
+    limit = limiter(Ticks())
+    limit.absorb(PeerAdmissions(replicas=1, admitted={}), slot=7)
+    limit.admit(ADA)
+    limit.admit(ADA)
+    report = limit.unreported()
+    assert report == {(ADA, 7): 2}
+    assert limit.unreported() == {}
+    limit.admit(ADA)
+    limit.unreport_failed(report)
+    assert limit.unreported() == {(ADA, 7): 3}  # the newer total wins
+
+
+def test_idle_callers_are_forgotten_and_memory_is_bounded() -> None:
+    ticks = Ticks()
+    limit = limiter(ticks, max_callers=8)
+    limit.admit(ADA)
+    ticks.now += 1.0
+    limit.forget_idle()
+    assert limit.callers == 0
+    for number in range(20):
+        limit.admit(f"{ADDRESS_CALLER}198.51.100.{number}")
+    assert limit.callers <= 8
+
+
+def test_at_most_two_long_operations_at_once_per_caller() -> None:
+    running = RunningLimit()
+    assert running.try_start(ADA) and running.try_start(ADA)
+    assert not running.try_start(ADA)
+    assert running.try_start(USER_CALLER + "bob")
+    running.finish(ADA)
+    assert running.try_start(ADA)
