@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -95,7 +96,13 @@ def main() -> None:
 @click.option(
     "--migrate/--no-migrate", default=None, help="Apply migrations first (default: only with the embedded database)."
 )
-def serve(host: str | None, port: int | None, workers: int | None, migrate: bool | None) -> None:
+@click.option(
+    "--webhooks/--no-webhooks",
+    default=None,
+    help="Deliver webhooks inside each served process (CRM_WEBHOOKS_IN_SERVE; default: only with the embedded"
+    " database). `make run` passes --webhooks.",
+)
+def serve(host: str | None, port: int | None, workers: int | None, migrate: bool | None, webhooks: bool | None) -> None:
     """Serve the API with granian; SIGTERM drains it cleanly."""
     from adapters.http.server import ServerOptions
     from adapters.http.server import serve as run_server
@@ -105,15 +112,19 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
         if migrate or (migrate is None and not settings.database_url):
             click.echo(_migrate(url), err=True)
         os.environ["DATABASE_URL"] = url
-        if not settings.database_url:
-            # Alone on its own database (`make run`), the service delivers its webhooks itself.
-            os.environ.setdefault("CRM_WEBHOOKS_IN_SERVE", "true")
+        in_serve = webhooks if webhooks is not None else settings.webhooks_in_serve
+        if in_serve is None:
+            in_serve = not settings.database_url  # alone on its own database, the service delivers itself
+        os.environ["CRM_WEBHOOKS_IN_SERVE"] = "true" if in_serve else "false"
         host, port = host or settings.host, port or settings.port
         click.echo(f"CRM Service on http://{host}:{port}  -  API docs: http://{host}:{port}/docs", err=True)
-        if settings.database_url:
-            click.echo("First admin: crm users create-admin --email you@example.com --name 'Your Name'", err=True)
-        else:
+        if not in_serve:
+            click.echo("Webhooks: delivered by `crm webhooks work` processes, not by this one (--webhooks).", err=True)
+        # In a checkout, `crm` is not on PATH (uv runs it); `make admin` is. In the image, `crm` is the command.
+        if Path("Makefile").is_file():
             click.echo("First admin, in this folder: make admin EMAIL=you@example.com NAME='Your Name'", err=True)
+        else:
+            click.echo("First admin: crm users create-admin --email you@example.com --name 'Your Name'", err=True)
         options = ServerOptions(
             host=host,
             port=port,
@@ -239,7 +250,12 @@ def _read_password() -> str:
 
 
 def _settings() -> Settings:
+    """The settings, and from here on logging in the format they name (CRM_LOG_FORMAT), as in the server."""
+    from adapters.observability.structured_logging import configure_logging
+
     try:
-        return Settings.from_environment()
+        settings = Settings.from_environment()
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
