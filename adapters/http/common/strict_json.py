@@ -46,6 +46,9 @@ class StrictJSONRequest(Request[Any, Any, Any]):
         try:
             return decoder.decode(await self.body())
         except msgspec.ValidationError as error:
+            # The typed decoder stops at the first wrong value: a body that is also malformed or nested too deeply
+            # further on is refused for that, as before (400).
+            await super().json()
             self.scope.setdefault("state", {})[_REFUSAL] = str(error)
             return _RefusedBody()
         except msgspec.DecodeError:
