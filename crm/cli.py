@@ -131,6 +131,7 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
             workers=workers or settings.workers,
             shutdown_delay_seconds=settings.shutdown_delay_seconds,
             drain_seconds=settings.shutdown_drain_seconds,
+            log_format=settings.log_format,
         )
         code = run_server(options, dict(os.environ))
     sys.exit(code)
