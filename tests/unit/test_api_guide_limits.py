@@ -15,15 +15,17 @@ import msgspec
 import pytest
 from litestar.config.cors import CORSConfig
 
-from adapters.http import field_rules, request_ids
+from adapters.http.access.user_schemas import UserCreate
 from adapters.http.app import JSON_BODY_LIMIT
-from adapters.http.schemas import CustomerCreate, UserCreate
+from adapters.http.customers.schemas import CustomerCreate
+from adapters.http.edge import request_ids
+from adapters.http.openapi import field_rules
 from adapters.security.oidc.verification import OidcIdentityProviders
-from application.customer_export import EXPORT_BATCH_SIZE
-from application.customer_import import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS
+from application.access.sign_in_throttle import ThrottlePolicy
+from application.customers.exporting import EXPORT_BATCH_SIZE
+from application.customers.importing import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS
+from application.customers.photo_rules import PhotoLimits
 from application.idempotency import KEEP_FOR, WAIT_SECONDS
-from application.photos import PhotoLimits
-from application.throttle import ThrottlePolicy
 from crm.app import build_asgi_app
 from crm.container import build_container
 from crm.settings import Settings

@@ -10,8 +10,8 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from adapters.http.common.strict_json import strict_refusal
 from adapters.http.common.schemas import FieldError, Problem
+from adapters.http.common.strict_json import strict_refusal
 from adapters.http.edge.request_ids import request_id_of
 from domain.errors import (
     Conflict,
