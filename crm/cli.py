@@ -9,7 +9,6 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -20,8 +19,6 @@ if TYPE_CHECKING:
     from crm.container import Application
 
 T = TypeVar("T")
-
-logger = logging.getLogger("crm")
 
 
 @contextlib.contextmanager
@@ -97,34 +94,23 @@ def main() -> None:
     "--migrate/--no-migrate", default=None, help="Apply migrations first (default: only with the embedded database)."
 )
 @click.option(
-    "--webhooks/--no-webhooks",
-    default=None,
-    help="Deliver webhooks inside each served process (CRM_WEBHOOKS_IN_SERVE; default: only with the embedded"
-    " database). `make run` passes --webhooks.",
+    "--webhooks/--no-webhooks", default=None, help="Deliver webhooks here too (CRM_WEBHOOKS_IN_SERVE; make run does)."
 )
 def serve(host: str | None, port: int | None, workers: int | None, migrate: bool | None, webhooks: bool | None) -> None:
     """Serve the API with granian; SIGTERM drains it cleanly."""
     from adapters.http.server import ServerOptions
     from adapters.http.server import serve as run_server
+    from crm.serving import announce, delivers_webhooks
 
     settings = _settings()
     with database(settings) as url:
         if migrate or (migrate is None and not settings.database_url):
             click.echo(_migrate(url), err=True)
         os.environ["DATABASE_URL"] = url
-        in_serve = webhooks if webhooks is not None else settings.webhooks_in_serve
-        if in_serve is None:
-            in_serve = not settings.database_url  # alone on its own database, the service delivers itself
+        in_serve = delivers_webhooks(webhooks, settings)
         os.environ["CRM_WEBHOOKS_IN_SERVE"] = "true" if in_serve else "false"
         host, port = host or settings.host, port or settings.port
-        click.echo(f"CRM Service on http://{host}:{port}  -  API docs: http://{host}:{port}/docs", err=True)
-        if not in_serve:
-            click.echo("Webhooks: delivered by `crm webhooks work` processes, not by this one (--webhooks).", err=True)
-        # In a checkout, `crm` is not on PATH (uv runs it); `make admin` is. In the image, `crm` is the command.
-        if Path("Makefile").is_file():
-            click.echo("First admin, in this folder: make admin EMAIL=you@example.com NAME='Your Name'", err=True)
-        else:
-            click.echo("First admin: crm users create-admin --email you@example.com --name 'Your Name'", err=True)
+        announce(host, port, webhooks=in_serve)
         options = ServerOptions(
             host=host,
             port=port,

@@ -1,5 +1,6 @@
-"""The table of settings in docs/configuration.md, generated from ``Settings``: `python -m crm.settings_doc`
-rewrites it, `python -m crm.settings_doc --check` says whether it is current (tests/unit/test_settings_doc.py).
+"""The table of settings in docs/configuration.md, generated from ``Settings`` and ``MigrationLimits``:
+`python -m crm.settings_doc` rewrites it, `python -m crm.settings_doc --check` says whether it is current
+(tests/unit/test_settings_doc.py).
 
 Names, order, defaults and ranges come from the structure itself; the words come from crm/settings_help.py. A
 setting without words there keeps those of its row in the document, so a branch that added a row by hand merges by
@@ -15,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from adapters.sql.migration_limits import MigrationLimits
 from crm.settings import _PRODUCTION_DEFAULTS, Settings
 from crm.settings_help import HELP, Help
 
@@ -58,12 +60,24 @@ HEADER = (
 )
 
 
+# The structures that read variables, in the table's order: the service's settings, then the migrations' limits
+# (Alembic's env.py reads those without the service's settings).
+STRUCTURES: tuple[type[msgspec.Struct], ...] = (Settings, MigrationLimits)
+
+
+def _number(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
 def _allowed(kind: msgspec.inspect.Type) -> str:
     if isinstance(kind, msgspec.inspect.UnionType):
         arms = [arm for arm in kind.types if not isinstance(arm, msgspec.inspect.NoneType)]
         return _allowed(arms[0]) if len(arms) == 1 else ""
-    if isinstance(kind, msgspec.inspect.IntType) and kind.ge is not None and kind.le is not None:
-        return f"{kind.ge}–{kind.le}"
+    if isinstance(kind, msgspec.inspect.IntType | msgspec.inspect.FloatType) and kind.le is not None:
+        if kind.ge is not None:
+            return f"{_number(kind.ge)}–{_number(kind.le)}"
+        if kind.gt is not None:
+            return f"> {_number(kind.gt)}, ≤ {_number(kind.le)}"
     if isinstance(kind, msgspec.inspect.LiteralType):
         return ", ".join(f"`{value}`" for value in kind.values)
     if isinstance(kind, msgspec.inspect.BoolType):
@@ -72,7 +86,12 @@ def _allowed(kind: msgspec.inspect.Type) -> str:
 
 
 def _default(name: str, value: Any) -> str:
-    text = "unset" if value in (None, "", ()) else f"`{str(value).lower() if isinstance(value, bool) else value}`"
+    if value in (None, "", ()):
+        text = "unset"
+    elif isinstance(value, bool):
+        text = f"`{str(value).lower()}`"
+    else:
+        text = f"`{_number(value)}`" if isinstance(value, float) else f"`{value}`"
     if name in _PRODUCTION_DEFAULTS:
         text += f"; `{_PRODUCTION_DEFAULTS[name]}` in production"
     return text
@@ -100,7 +119,8 @@ def table(document: str = "", words_by_name: Mapping[str, Help] = HELP) -> str:
     """The generated table; ``document`` is the current text of docs/configuration.md."""
     committed = _rows_in(document)
     lines = [HEADER]
-    for field in msgspec.inspect.type_info(Settings).fields:  # type: ignore[attr-defined]
+    fields = [field for structure in STRUCTURES for field in msgspec.inspect.type_info(structure).fields]  # type: ignore[attr-defined]
+    for field in fields:
         name = field.encode_name
         words = words_by_name.get(name) or committed.get(name) or Help("—")
         default = words.default or _default(name, field.default)
@@ -129,7 +149,8 @@ def main(arguments: list[str]) -> int:
             return 1
         return 0
     DOCUMENT.write_text(wanted)
-    for name in sorted({field.encode_name for field in msgspec.structs.fields(Settings)} - set(HELP)):
+    names = {field.encode_name for structure in STRUCTURES for field in msgspec.structs.fields(structure)}
+    for name in sorted(names - set(HELP)):
         print(f"{name}: no words in crm/settings_help.py; kept those of the document.", file=sys.stderr)
     return 0
 
