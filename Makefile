@@ -24,15 +24,15 @@ $(CURDIR)/.tools/bin/uv:
 install: .venv/.installed ## Install the service and its development tools into .venv
 
 .PHONY: run
-run: install ## Serve on PORT (default 8000); an embedded PostgreSQL when DATABASE_URL is unset
-	$(RUN) crm serve
+run: install ## Serve on PORT (default 8000) and deliver webhooks; an embedded PostgreSQL when DATABASE_URL is unset
+	$(RUN) crm serve --webhooks
 
 .PHONY: admin
 admin: install ## Create an admin: make admin EMAIL=you@example.com NAME="Your Name" (asks for the password)
 	$(RUN) crm users create-admin $(if $(EMAIL),--email "$(EMAIL)") $(if $(NAME),--name "$(NAME)")
 
 .PHONY: webhooks
-webhooks: install ## Deliver webhooks in a process of its own (with your own DATABASE_URL; make run does it otherwise)
+webhooks: install ## Deliver webhooks in a process of its own, as production does (make run delivers them itself)
 	$(RUN) crm webhooks work
 
 .PHONY: migrate

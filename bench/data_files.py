@@ -2,8 +2,8 @@
 
 ```sh
 make bench                                  # runs this after the endpoint benchmark
-uv run python -m bench.data_files           # alone: 1,000,000 rows exported, 50,000 imported
-uv run python -m bench.data_files --quick   # 100,000 exported, 50,000 imported: the harness end to end
+.venv/bin/python -m bench.data_files           # alone: 1,000,000 rows exported, 50,000 imported
+.venv/bin/python -m bench.data_files --quick   # 100,000 exported, 50,000 imported: the harness end to end
 ```
 
 It creates a throw-away database (``bench/database.py``), seeds it with ``generate_series``

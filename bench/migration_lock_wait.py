@@ -1,6 +1,6 @@
 """How long a write waits behind a migration that waits for its lock, with and without the lock timeout (issue 19).
 
-    uv run python -m bench.migration_lock_wait [--blocker-seconds 3]
+    .venv/bin/python -m bench.migration_lock_wait [--blocker-seconds 3]
 
 On a throw-away database at the newest revision, a writer updates one customer every 10 ms. A report holds a long
 transaction that read ``customers``; meanwhile a migration adds a column to ``customers`` (it needs an ACCESS

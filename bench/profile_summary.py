@@ -1,6 +1,6 @@
 """Where the time goes, from a py-spy profile in collapsed-stack form (``bench.run --profile-dir``).
 
-    uv run python -m bench.profile_summary var/bench-profiles/get.txt [--top 25]
+    .venv/bin/python -m bench.profile_summary var/bench-profiles/get.txt [--top 25]
 
 Prints the share of samples by package (the innermost frame's), and the functions with the largest
 inclusive and self shares. py-spy samples the worker's Python stacks; time the worker spends idle

@@ -174,7 +174,7 @@ def page(
     notes_text = "\n".join(f"- {note}" for note in notes) if notes else "- none"
     return f"""# Performance
 
-Written by `make bench` (`uv run python -m bench.run`); do not edit by hand, run it again. The method is
+Written by `make bench` (`.venv/bin/python -m bench.run`); do not edit by hand, run it again. The method is
 below the figures; `bench/` holds the harness. Where the time goes, what was done about it and what is
 left: [performance-analysis.md](performance-analysis.md).
 

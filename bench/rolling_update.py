@@ -2,8 +2,8 @@
 each migration runs.
 
 ```sh
-uv run python -m bench.rolling_update                      # previous_release.toml's commit -> HEAD, 10,000 rows
-uv run python -m bench.rolling_update --old-release before-newest-migration --from-revision 0005 --rows 1000000
+.venv/bin/python -m bench.rolling_update                      # previous_release.toml's commit -> HEAD, 10,000 rows
+.venv/bin/python -m bench.rolling_update --old-release before-newest-migration --from-revision 0005 --rows 1000000
 ```
 
 One run, on a throw-away database (``bench/database.py``) migrated to ``--from-revision`` (default: the old

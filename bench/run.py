@@ -1,7 +1,7 @@
 """``make bench``: the service against a bare asyncpg reference and plain Litestar, side by side, on one machine.
 
-    uv run python -m bench.run            # 3 runs of 10 s per endpoint and app (about 25 minutes)
-    uv run python -m bench.run --quick    # 1 run of 3 s: proves the harness, figures are rough
+    .venv/bin/python -m bench.run            # 3 runs of 10 s per endpoint and app (about 25 minutes)
+    .venv/bin/python -m bench.run --quick    # 1 run of 3 s: proves the harness, figures are rough
 
 See ``--help`` for the knobs and the Method section this writes into docs/performance.md.
 """

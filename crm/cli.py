@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-logger = logging.getLogger("crm")
-
 
 @contextlib.contextmanager
 def database(settings: Settings) -> Iterator[str]:
@@ -96,31 +94,31 @@ def main() -> None:
 @click.option(
     "--migrate/--no-migrate", default=None, help="Apply migrations first (default: only with the embedded database)."
 )
-def serve(host: str | None, port: int | None, workers: int | None, migrate: bool | None) -> None:
+@click.option(
+    "--webhooks/--no-webhooks", default=None, help="Deliver webhooks here too (CRM_WEBHOOKS_IN_SERVE; make run does)."
+)
+def serve(host: str | None, port: int | None, workers: int | None, migrate: bool | None, webhooks: bool | None) -> None:
     """Serve the API with granian; SIGTERM drains it cleanly."""
     from adapters.http.server import ServerOptions
     from adapters.http.server import serve as run_server
+    from crm.serving import announce, delivers_webhooks
 
     settings = _settings()
     with database(settings) as url:
         if migrate or (migrate is None and not settings.database_url):
             click.echo(_migrate(url), err=True)
         os.environ["DATABASE_URL"] = url
-        if not settings.database_url:
-            # Alone on its own database (`make run`), the service delivers its webhooks itself.
-            os.environ.setdefault("CRM_WEBHOOKS_IN_SERVE", "true")
+        in_serve = delivers_webhooks(webhooks, settings)
+        os.environ["CRM_WEBHOOKS_IN_SERVE"] = "true" if in_serve else "false"
         host, port = host or settings.host, port or settings.port
-        click.echo(f"CRM Service on http://{host}:{port}  -  API docs: http://{host}:{port}/docs", err=True)
-        if settings.database_url:
-            click.echo("First admin: crm users create-admin --email you@example.com --name 'Your Name'", err=True)
-        else:
-            click.echo("First admin, in this folder: make admin EMAIL=you@example.com NAME='Your Name'", err=True)
+        announce(host, port, webhooks=in_serve)
         options = ServerOptions(
             host=host,
             port=port,
             workers=workers or settings.workers,
             shutdown_delay_seconds=settings.shutdown_delay_seconds,
             drain_seconds=settings.shutdown_drain_seconds,
+            log_format=settings.log_format,
         )
         code = run_server(options, dict(os.environ))
     sys.exit(code)
@@ -240,7 +238,12 @@ def _read_password() -> str:
 
 
 def _settings() -> Settings:
+    """The settings, and from here on logging in the format they name (CRM_LOG_FORMAT), as in the server."""
+    from adapters.observability.structured_logging import configure_logging
+
     try:
-        return Settings.from_environment()
+        settings = Settings.from_environment()
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
+    configure_logging(settings.log_level, settings.log_format)
+    return settings

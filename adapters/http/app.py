@@ -19,6 +19,7 @@ from adapters.http.access.authentication import actor_dependency
 from adapters.http.access.sign_in import AuthController
 from adapters.http.access.users import UsersController
 from adapters.http.common.schemas import Strict
+from adapters.http.common.strict_json import StrictJSONRequest
 from adapters.http.customers.changes import CustomerChangesController
 from adapters.http.customers.files import CustomerFilesController
 from adapters.http.customers.photos import CustomerPhotoController, serve_local_photo
@@ -109,6 +110,7 @@ def create_http_app(
             operation_id_creator=operation_id,
         ),
         request_max_body_size=JSON_BODY_LIMIT,
+        request_class=StrictJSONRequest,
         plugins=list(plugins),
         lifespan=list(lifespan),
         state=State({CustomerUseCases.STATE_KEY: CustomerUseCases.pick(provided.__getitem__)}),

@@ -8,6 +8,7 @@ runs the application's shutdown (pool and S3 client closed) and exits 0.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +18,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+
+from adapters.observability.structured_logging import LogFormat, granian_log_config
 
 # The file whose existence tells every worker that the service is shutting down.
 SHUTDOWN_FLAG_VARIABLE = "CRM_SHUTDOWN_FLAG"
@@ -29,9 +32,11 @@ class ServerOptions:
     workers: int
     shutdown_delay_seconds: float
     drain_seconds: int
+    # granian's own supervisor logs in the service's format too.
+    log_format: LogFormat = "console"
 
 
-def granian_command(options: ServerOptions) -> list[str]:
+def granian_command(options: ServerOptions, log_config: Path | None = None) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -50,6 +55,7 @@ def granian_command(options: ServerOptions) -> list[str]:
         "--no-ws",
         "--log-level",
         "warning",
+        *(["--log-config", str(log_config)] if log_config is not None else []),
         "crm.asgi:create_app",
     ]
 
@@ -58,7 +64,10 @@ def serve(options: ServerOptions, env: dict[str, str]) -> int:
     """Run granian until it exits; returns its exit code."""
     with tempfile.TemporaryDirectory(prefix="crm-") as folder:
         flag = Path(folder) / "shutting-down"
-        server = subprocess.Popen(granian_command(options), env={**env, SHUTDOWN_FLAG_VARIABLE: str(flag)})  # noqa: S603
+        log_config = Path(folder) / "granian-logging.json"
+        log_config.write_text(json.dumps(granian_log_config(options.log_format)))
+        command = granian_command(options, log_config)
+        server = subprocess.Popen(command, env={**env, SHUTDOWN_FLAG_VARIABLE: str(flag)})  # noqa: S603
         stopping = threading.Event()
 
         def stop(signum: int, _: FrameType | None) -> None:

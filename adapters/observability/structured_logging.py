@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import Any, Literal
 
 import structlog
 
@@ -23,12 +23,12 @@ def _copy_extra_fields(_: object, __: str, event: structlog.typing.EventDict) ->
     return event
 
 
-def configure_logging(level: str = "INFO", fmt: LogFormat = "console") -> None:
-    """Route every stdlib logger (ours, Litestar's, granian's) through structlog's formatter."""
+def formatter(fmt: LogFormat = "console") -> logging.Formatter:
+    """The formatter of every log line: a JSON object or a readable line."""
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )
-    formatter = structlog.stdlib.ProcessorFormatter(
+    return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[
             merge_request_context,
             structlog.stdlib.add_logger_name,
@@ -42,10 +42,26 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "console") -> None:
             renderer,
         ],
     )
+
+
+def granian_log_config(fmt: LogFormat) -> dict[str, Any]:
+    """granian's own logging (its ``--log-config``, a ``dictConfig``): the supervisor's lines in the same format."""
+    handler = {"class": "logging.StreamHandler", "formatter": "crm", "stream": "ext://sys.stdout"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"crm": {"()": f"{__name__}.formatter", "fmt": fmt}},
+        "handlers": {"console": handler},
+        "loggers": {name: {"handlers": ["console"], "propagate": False} for name in ("_granian", "granian.access")},
+    }
+
+
+def configure_logging(level: str = "INFO", fmt: LogFormat = "console") -> None:
+    """Route every stdlib logger (ours, Litestar's, granian's) through structlog's formatter."""
     # One writer for every line: access lines and records keep their order, and none waits for stdout.
     writer = stdout_writer()
     handler = WriterHandler(writer)
-    handler.setFormatter(formatter)
+    handler.setFormatter(formatter(fmt))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -1,6 +1,6 @@
-"""compose.yaml: PostgreSQL 16, MinIO with its bucket, a one-shot migration and the service built from the
-Containerfile, started in that order and hardened like the Kubernetes pods. (No compose engine runs here: these
-are structural checks of the file that podman-compose and docker compose read.)"""
+"""compose.yaml: PostgreSQL 16, MinIO with its bucket, a one-shot migration, the service and its webhook worker
+built from the Containerfile, started in that order and hardened like the Kubernetes pods. (No compose engine runs
+here: these are structural checks of the file that podman-compose and docker compose read.)"""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def test_start_order(services: dict[str, dict[str, Any]]) -> None:
         "migrate": {"condition": "service_completed_successfully"},
         "minio-bucket": {"condition": "service_completed_successfully"},
     }
-    for name in ("postgres", "minio", "crm"):
+    for name in ("postgres", "minio", "crm", "webhooks"):
         assert services[name]["healthcheck"]["test"], name
 
 
@@ -46,8 +46,20 @@ def test_migrate_and_serve_from_the_same_built_image(services: dict[str, dict[st
     assert crm["ports"] == ["127.0.0.1:${CRM_PORT_ON_HOST:-8000}:8000"]
 
 
+def test_a_webhook_worker_delivers_what_the_service_queues(services: dict[str, dict[str, Any]]) -> None:
+    worker, crm = services["webhooks"], services["crm"]
+    assert worker["build"] == crm["build"] and worker["image"] == crm["image"]
+    assert worker["command"] == ["webhooks", "work"]
+    assert worker["environment"] == crm["environment"]
+    # The service has a database of its own here, so it delivers nothing itself (crm/cli.py serve).
+    assert crm["environment"]["DATABASE_URL"] and "CRM_WEBHOOKS_IN_SERVE" not in crm["environment"]
+    assert worker["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
+    assert "9101/metrics" in " ".join(worker["healthcheck"]["test"])
+    assert "ports" not in worker
+
+
 def test_service_containers_are_hardened_like_the_pods(services: dict[str, dict[str, Any]]) -> None:
-    for name in ("migrate", "crm"):
+    for name in ("migrate", "crm", "webhooks"):
         service = services[name]
         assert service["user"] == "10001:10001"
         assert service["read_only"] is True

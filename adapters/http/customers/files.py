@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import Example, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import Example
 from litestar.params import QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_422_UNPROCESSABLE_ENTITY
@@ -32,25 +32,7 @@ from application.ports.system import Clock
 from domain.customers import Customer
 from domain.sign_in import Actor
 
-# Room for the multipart boundaries and part headers around the file itself.
-_CSV = Schema(type=OpenAPIType.STRING, format="binary")  # type: ignore[arg-type]
 _MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
-
-
-class ImportOperation(Operation):
-    """Documents the two ways to send the file, which Litestar cannot infer from the handler."""
-
-    def __post_init__(self) -> None:
-        self.request_body = RequestBody(
-            content={
-                "text/csv": OpenAPIMediaType(schema=_CSV),
-                "multipart/form-data": OpenAPIMediaType(
-                    schema=Schema(type=OpenAPIType.OBJECT, properties={"file": _CSV}, required=["file"])
-                ),
-            },
-            required=True,
-            description="A CSV file, UTF-8, with a header row; at most 10 MiB and 50,000 rows.",
-        )
 
 
 class CustomerFilesController(Controller):
@@ -97,7 +79,6 @@ class CustomerFilesController(Controller):
 
     @post(
         "/import",
-        operation_class=ImportOperation,
         responses={
             200: ResponseSpec(
                 data_container=ImportReportOut,

@@ -11,6 +11,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from adapters.http.common.schemas import FieldError, Problem
+from adapters.http.common.strict_json import strict_refusal
 from adapters.http.edge.request_ids import request_id_of
 from domain.errors import (
     Conflict,
@@ -119,7 +120,11 @@ def handle_validation_error(request: Request[Any, Any, Any], error: ValidationEx
     """msgspec refused the input: the body shape is wrong (422) or a parameter is (400)."""
     errors: list[FieldError] = []
     from_body = False
-    for item in error.extra if isinstance(error.extra, list) else []:
+    items = error.extra if isinstance(error.extra, list) else []
+    if (refusal := strict_refusal(request)) is not None:
+        # Strict decoding refused the body; Litestar's error about it only says it got a stand-in.
+        items = [item for item in items if item.get("source") != "body"] + [{"message": refusal, "source": "body"}]
+    for item in items:
         message = str(item.get("message", "is not valid"))
         field = str(item.get("key", ""))
         from_body = from_body or item.get("source") == "body"

@@ -1,13 +1,13 @@
 """Checks on the shape of every request before a handler runs.
 
-Unknown query parameters are refused rather than ignored (a typo would otherwise go unseen), and a
-JSON body must be declared as JSON.
+Unknown query parameters are refused rather than ignored (a typo would otherwise go unseen), a boolean in the
+query is `true` or `false`, and a JSON body must be declared as JSON.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, get_args
 
 from litestar import Request
 from litestar.enums import ParamType, RequestEncodingType
@@ -21,13 +21,24 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 @cache
-def _allowed_query(handler: HTTPRouteHandler) -> frozenset[str]:
-    names = set()
+def _query_types(handler: HTTPRouteHandler) -> dict[str, Any]:
+    """The handler's query parameters by name, with their types."""
+    types = {}
     for name, parameter in handler.parsed_fn_signature.parameters.items():
         definition = parameter.kwarg_definition
         if isinstance(definition, ParameterKwarg) and definition.param_type == ParamType.QUERY:
-            names.add(definition.name or name)
-    return frozenset(names)
+            types[definition.name or name] = parameter.annotation
+    return types
+
+
+@cache
+def _allowed_query(handler: HTTPRouteHandler) -> frozenset[str]:
+    return frozenset(_query_types(handler))
+
+
+@cache
+def _boolean_query(handler: HTTPRouteHandler) -> frozenset[str]:
+    return frozenset(name for name, kind in _query_types(handler).items() if kind is bool or bool in get_args(kind))
 
 
 @cache
@@ -52,6 +63,10 @@ async def check_request_shape(request: Request[Any, Any, Any]) -> None:
         unknown = sorted(set(request.query_params) - _allowed_query(handler))
         if unknown:
             raise MalformedRequest(f"Unknown query parameter(s): {', '.join(unknown)}.")
+        # Litestar's lax conversion would take 0/1 and "null" as booleans; the document says true or false.
+        for name in _boolean_query(handler):
+            if any(value not in ("true", "false") for value in request.query_params.getall(name, [])):
+                raise MalformedRequest(f"The query parameter {name} must be true or false.")
     json_expected = request.method in _BODY_METHODS and _takes_json(handler)
     if json_expected and not _is_json(request.headers.get("content-type", "")):
         raise HTTPException(status_code=415, detail="Send the body as application/json.")

@@ -3,6 +3,7 @@ parameters, the response headers a client reads, strict request bodies, examples
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -23,6 +24,7 @@ from litestar.openapi.spec import (
 )
 
 from adapters.http.openapi import examples, field_rules
+from application.customers.importing import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS
 from application.customers.photo_rules import PHOTO_CONTENT_TYPES
 from application.customers.reading import SORT_FIELDS
 
@@ -132,6 +134,8 @@ def complete_document(document: OpenAPI, strict_bodies: Iterable[str]) -> None:
                 _tighten_parameter(parameter, parameter.schema)
         if operation.operation_id == "uploadCustomerPhoto":
             operation.request_body = _photo_upload_body()
+        if operation.operation_id == "importCustomers":
+            operation.request_body = _csv_import_body()
         if operation.operation_id == "exportCustomers":
             _add_ndjson(operation)
         for status, headers in _RESPONSE_HEADERS.get(operation.operation_id or "", {}).items():
@@ -146,6 +150,7 @@ def complete_document(document: OpenAPI, strict_bodies: Iterable[str]) -> None:
         if path.startswith("/api/v1"):
             for operation in _operations_of(path_item):
                 _add_fair_use_headers(operation)
+    drop_example_ids(document)
 
 
 def _add_fair_use_headers(operation: Operation) -> None:
@@ -167,6 +172,22 @@ def _quota_exceeded() -> OpenAPIResponse:
         description="Over a fair-use quota; nothing was done. Wait Retry-After seconds.",
         content={"application/problem+json": media},
     )
+
+
+def drop_example_ids(node: object) -> None:
+    """An Example Object has no ``id`` (OpenAPI 3.1 §4.8.19): Litestar keys each example by its ``Example.id`` and
+    then copies the id into the object too, which validators and API gateways refuse. The keys stay."""
+    if isinstance(node, Example):
+        node.id = None
+    elif isinstance(node, dict):
+        for value in node.values():
+            drop_example_ids(value)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            drop_example_ids(value)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for field in dataclasses.fields(node):
+            drop_example_ids(getattr(node, field.name))
 
 
 def _add_ndjson(operation: Operation) -> None:
@@ -207,6 +228,24 @@ def _tighten_parameter(parameter: Parameter, schema: Schema) -> None:
     if (rule := _PARAMETER_RULES.get(parameter.name)) is not None:
         for key, value in rule.items():
             setattr(schema, key, value)
+
+
+def _csv_import_body() -> RequestBody:
+    csv = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description="A CSV file, UTF-8.")
+    form = Schema(
+        type=OpenAPIType.OBJECT,
+        properties={"file": csv},
+        required=["file"],
+        description="The CSV file in the form field 'file'.",
+    )
+    return RequestBody(
+        content={"text/csv": OpenAPIMediaType(schema=csv), "multipart/form-data": OpenAPIMediaType(schema=form)},
+        required=True,
+        description=(
+            f"A CSV file, UTF-8, with a header row; at most {MAX_IMPORT_BYTES // (1024 * 1024)} MiB and"
+            f" {MAX_IMPORT_ROWS:,} rows: as the raw body (text/csv) or as multipart/form-data (field 'file')."
+        ),
+    )
 
 
 def _photo_upload_body() -> RequestBody:

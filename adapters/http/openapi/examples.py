@@ -59,7 +59,8 @@ EXPORT_CSV = (
     "2026-11-24T09:15:00Z,Alan Turing,2026-11-26T14:02:31Z,Grace Hopper\r\n"
 )
 
-# Examples of whole bodies, by component schema name.
+# Examples of whole bodies, by component schema name. Litestar drops members whose value is None from the
+# document, so a required one (next_cursor) shows a value here.
 BODIES: dict[str, Any] = {
     "CustomerCreate": {
         "id": "C-0001",
@@ -74,14 +75,14 @@ BODIES: dict[str, Any] = {
     "CustomerPage": {"items": [CUSTOMER], "next_cursor": CURSOR},
     "CustomerChangeOut": CHANGE,
     "TrashedCustomerOut": TRASHED,
-    "TrashPage": {"items": [TRASHED], "next_cursor": None},
+    "TrashPage": {"items": [TRASHED], "next_cursor": CURSOR},
     "ImportProblemOut": IMPORT_PROBLEM,
     "ImportReportOut": IMPORT_REPORT,
-    "CustomerHistoryPage": {"items": [CHANGE], "next_cursor": None},
+    "CustomerHistoryPage": {"items": [CHANGE], "next_cursor": CURSOR},
     "UserCreate": {"email": "alan.turing@example.com", "name": "Alan Turing", "password": "Enigma broken at Bletchley"},
     "UserPatch": {"is_admin": True},
     "UserOut": USER,
-    "UserPage": {"items": [USER], "next_cursor": None},
+    "UserPage": {"items": [USER], "next_cursor": CURSOR},
     "PasswordChange": {
         "current_password": "Enigma broken at Bletchley",
         "new_password": "Bombe machines hum all night",

@@ -40,7 +40,6 @@ def test_named_cases_are_dropped() -> None:
     assert not _kept(REJECTED, unassigned, _response(422, _errors(("name", "must not contain control characters"))))
     stale = _case("updateCustomer", body={}, headers={"If-Match": '"1.a"'})
     assert not _kept(REJECTED, stale, _response(412))
-    assert not _kept(ACCEPTED, _case("updateUser", body={"is_admin": 0}), _response(200))
     assert not _kept(REJECTED, _case("importCustomers", query={"mode": "create"}), _response(415))
     past = _case("createApiKey", body={"name": "0", "scopes": ["customers:read"], "expires_at": "2000-01-01T00:00:00Z"})
     assert not _kept(REJECTED, past, _response(422, _errors(("expires_at", "must be in the future"))))
@@ -61,6 +60,9 @@ def test_everything_else_is_kept() -> None:
     )
     assert _kept(REJECTED, _case("listCustomers", query={"q": "x"}), _response(400, {"detail": "Unknown query"}))
     assert _kept(ACCEPTED, _case("updateUser", body={"is_admin": True, "name": ""}), _response(200))
+    # Booleans are strict now: an accepted 0 or "null" is a failure, no longer the excused `lax-boolean`.
+    assert _kept(ACCEPTED, _case("updateUser", body={"is_admin": 0}), _response(200))
+    assert _kept(ACCEPTED, _case("listUsers", query={"is_admin": "null"}), _response(200))
     assert _kept(SimpleNamespace(code="ST101"), _case("listCustomers"), _response(500))
     assert _kept(REJECTED, _case("importCustomers", query={"mode": "create"}), _response(400))
     future = _case(

@@ -159,8 +159,9 @@ class Worker:
 
 
 @pytest.fixture
-def workers(webhook_settings: Settings, tmp_path: Path) -> Iterator[Callable[[], Worker]]:
-    """Starts `crm webhooks work` processes; all are stopped when the test ends."""
+def workers(webhook_settings: Settings, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
+    """Starts `crm webhooks work` processes (extra environment variables as keywords); all are stopped when the test
+    ends."""
     started: list[Worker] = []
     keep = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
     assert webhook_settings.database_url is not None
@@ -174,13 +175,13 @@ def workers(webhook_settings: Settings, tmp_path: Path) -> Iterator[Callable[[],
         "CRM_DB_POOL_SIZE": "6",
     }
 
-    def start() -> Worker:
+    def start(**variables: str) -> Worker:
         log = tmp_path / f"worker-{len(started)}.log"
         crm = Path(sys.executable).with_name("crm")
         with log.open("wb") as output:
             process = subprocess.Popen(
                 [str(crm), "webhooks", "work", "--metrics-port", "0"],
-                env=environment,
+                env={**environment, **variables},
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,

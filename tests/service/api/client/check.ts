@@ -1,5 +1,6 @@
 // What a frontend does with the generated client, checked against the live service: sign in, create a
-// customer, find it with q, change it with If-Match, upload its photo and read photo_url. Compiled with
+// customer, find it with q, change it with If-Match, upload its photo and read photo_url, import a CSV file (raw
+// and as a form) and read the reports. Compiled with
 // tsc --strict: a type error fails the test before anything runs; an unexpected status exits non-zero.
 import { readFileSync } from "node:fs";
 import createClient from "openapi-fetch";
@@ -113,3 +114,37 @@ if (photoUrl === null || uploaded.data!.photo_thumbnail_url === null) {
 const image = await fetch(photoUrl);
 expectStatus("photo_url", image, 200);
 console.log(`photo_url: ${image.headers.get("content-type")}`);
+
+// A CSV import, both ways the document offers: the raw file as text/csv, and the form field "file".
+type ImportReport = components["schemas"]["ImportReportOut"];
+function csvBody(body: Blob | { file: Blob } | undefined): Blob | FormData {
+  if (body instanceof Blob) {
+    return body;
+  }
+  const form = new FormData();
+  form.append("file", body!.file, "customers.csv");
+  return form;
+}
+function reportOf(step: string, report: ImportReport | undefined): ImportReport {
+  if (report === undefined || report.errors.length > 0) {
+    throw new Error(`${step}: no clean report: ${JSON.stringify(report)}`);
+  }
+  console.log(`${step} report: created ${report.created}, updated ${report.updated}, dry_run ${report.dry_run}`);
+  return report;
+}
+const csvFile = readFileSync(setting("CRM_CSV"));
+const asText = await crm.POST("/api/v1/customers/import", {
+  params: { query: { mode: "create" } },
+  body: new Blob([csvFile], { type: "text/csv" }),
+  headers: { "Content-Type": "text/csv" },
+  bodySerializer: csvBody,
+});
+expectStatus("importCustomers as text/csv", asText.response, 200, asText.error);
+reportOf("importCustomers as text/csv", asText.data);
+const asForm = await crm.POST("/api/v1/customers/import", {
+  params: { query: { mode: "upsert", dry_run: false } },
+  body: { file: new Blob([csvFile], { type: "text/csv" }) },
+  bodySerializer: csvBody,
+});
+expectStatus("importCustomers as multipart", asForm.response, 200, asForm.error);
+reportOf("importCustomers as multipart", asForm.data);
