@@ -98,9 +98,9 @@ HELP: dict[str, Help] = {
     ),
     "CRM_TRUSTED_PROXIES": Help(
         (
-            "proxies whose `X-Forwarded-For` is believed when the client address is taken for sign-in throttling and for "
-            "the fair-use quota of anonymous callers. An entry that is not an IP address or network stops the start-up, "
-            "naming it"
+            "proxies whose `X-Forwarded-For` is believed when the client address is taken for sign-in throttling "
+            "and for the fair-use quota of anonymous callers. An entry that is not an IP address or network stops "
+            "the start-up, naming it"
         ),
         allowed="comma-separated IP addresses or CIDRs",
     ),
