@@ -50,7 +50,7 @@ _PARAMETER_RULES: dict[str, dict[str, Any]] = {
 }
 
 
-def _header(description: str, schema: Schema, example: str, *, required: bool = True) -> OpenAPIHeader:
+def _header(description: str, schema: Schema, example: str | int, *, required: bool = True) -> OpenAPIHeader:
     return OpenAPIHeader(schema=schema, description=description, required=required, example=example)
 
 
@@ -110,7 +110,7 @@ _RATE_LIMIT_HEADERS = {
     ),
 }
 _RETRY_AFTER = _header(
-    "Seconds to wait before trying again.", Schema(type=OpenAPIType.INTEGER, minimum=1), "2", required=False
+    "Seconds to wait before trying again.", Schema(type=OpenAPIType.INTEGER, minimum=1), 2, required=False
 )
 
 
