@@ -18,12 +18,12 @@ from litestar.openapi.spec import (
     Operation,
     Parameter,
     PathItem,
-    Reference,
     RequestBody,
     Schema,
 )
 
 from adapters.http.openapi import examples, field_rules
+from adapters.http.openapi.fair_use import add_fair_use_headers, header, name_violated_policies
 from application.customers.importing import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS
 from application.customers.photo_rules import PHOTO_CONTENT_TYPES
 from application.customers.reading import SORT_FIELDS
@@ -50,16 +50,12 @@ _PARAMETER_RULES: dict[str, dict[str, Any]] = {
 }
 
 
-def _header(description: str, schema: Schema, example: str | int, *, required: bool = True) -> OpenAPIHeader:
-    return OpenAPIHeader(schema=schema, description=description, required=required, example=example)
-
-
-_ETAG_HEADER = _header(
+_ETAG_HEADER = header(
     "The customer's current ETag, for If-Match and If-None-Match.",
     Schema(type=OpenAPIType.STRING, pattern=field_rules.ETAG_PATTERN),
     examples.ETAG,
 )
-_NEXT_PAGE = _header(
+_NEXT_PAGE = header(
     'The next page (RFC 8288), when there is one: <…?cursor=…>; rel="next".',
     Schema(type=OpenAPIType.STRING),
     f'</api/v1/customers?cursor={examples.CURSOR}>; rel="next"',
@@ -68,7 +64,7 @@ _NEXT_PAGE = _header(
 
 
 def _location(example: str) -> OpenAPIHeader:
-    return _header("Where the new resource is.", Schema(type=OpenAPIType.STRING), example)
+    return header("Where the new resource is.", Schema(type=OpenAPIType.STRING), example)
 
 
 # Response headers a client reads, by operationId and status.
@@ -84,7 +80,7 @@ _RESPONSE_HEADERS: dict[str, dict[str, dict[str, OpenAPIHeader]]] = {
     "restoreCustomer": {"200": {"ETag": _ETAG_HEADER}},
     "exportCustomers": {
         "200": {
-            "Content-Disposition": _header(
+            "Content-Disposition": header(
                 "An attachment, named by the UTC time of the export.",
                 Schema(type=OpenAPIType.STRING),
                 'attachment; filename="customers-20261127T103000Z.csv"',
@@ -92,26 +88,6 @@ _RESPONSE_HEADERS: dict[str, dict[str, dict[str, OpenAPIHeader]]] = {
         }
     },
 }
-
-
-_RATE_LIMIT_HEADERS = {
-    "RateLimit-Policy": _header(
-        "The caller's fair-use policies (draft-ietf-httpapi-ratelimit-headers-11): q requests per w seconds; API keys"
-        " have a daily policy too. Absent when the service runs without a limit.",
-        Schema(type=OpenAPIType.STRING),
-        '"burst";q=100;w=10, "daily";q=250000;w=86400',
-        required=False,
-    ),
-    "RateLimit": _header(
-        "Where the caller stands under each policy: r requests left, t seconds until the quota is whole again.",
-        Schema(type=OpenAPIType.STRING),
-        '"burst";r=57;t=4',
-        required=False,
-    ),
-}
-_RETRY_AFTER = _header(
-    "Seconds to wait before trying again.", Schema(type=OpenAPIType.INTEGER, minimum=1), 2, required=False
-)
 
 
 def complete_document(document: OpenAPI, strict_bodies: Iterable[str]) -> None:
@@ -142,36 +118,12 @@ def complete_document(document: OpenAPI, strict_bodies: Iterable[str]) -> None:
             response = (operation.responses or {}).get(status)
             if isinstance(response, OpenAPIResponse):
                 response.headers = {**(response.headers or {}), **headers}
-    problem = schemas.get("Problem")
-    if problem is not None and isinstance(policies := (problem.properties or {}).get("violated-policies"), Schema):
-        # Litestar leaves an optional list's items out; a generated client should see strings it can compare.
-        policies.items = Schema(type=OpenAPIType.STRING, enum=["burst", "daily", "concurrency"])
+    name_violated_policies(schemas)
     for path, path_item in (document.paths or {}).items():
         if path.startswith("/api/v1"):
             for operation in _operations_of(path_item):
-                _add_fair_use_headers(operation)
+                add_fair_use_headers(operation)
     drop_example_ids(document)
-
-
-def _add_fair_use_headers(operation: Operation) -> None:
-    # Every answer under /api/v1 is counted, errors included; 429 and 503 say when to try again.
-    operation.responses = operation.responses or {}
-    if "429" not in operation.responses:
-        # An operation that documents no problems of its own (e.g. listSignInProviders) is counted all the same.
-        operation.responses["429"] = _quota_exceeded()
-    for status, response in operation.responses.items():
-        if isinstance(response, OpenAPIResponse):
-            retry = {"Retry-After": _RETRY_AFTER} if status in {"429", "503"} else {}
-            response.headers = {**(response.headers or {}), **_RATE_LIMIT_HEADERS, **retry}
-
-
-def _quota_exceeded() -> OpenAPIResponse:
-    example = Example(summary="Over the burst quota", value=examples.QUOTA_EXCEEDED)
-    media = OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"), examples={"quota-exceeded": example})
-    return OpenAPIResponse(
-        description="Over a fair-use quota; nothing was done. Wait Retry-After seconds.",
-        content={"application/problem+json": media},
-    )
 
 
 def drop_example_ids(node: object) -> None:
