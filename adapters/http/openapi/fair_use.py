@@ -3,6 +3,8 @@ operation, Retry-After on 429 and 503, and the policies a refusal names (docs/ap
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from litestar.openapi.spec import (
     Example,
     OpenAPIHeader,
