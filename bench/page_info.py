@@ -61,8 +61,8 @@ def method(options: Options, generator: str) -> str:
   (`generate_series`; keys and search text checked against `domain.values.search_key`), and drops it at
   the end.
 - Three apps, each with one worker and a pool of 10 connections: the service as `crm serve --workers 1`
-  in its default configuration (the access log on at level INFO, JSON lines to a file, its default pool;
-  CRM_ENV=test); the bare reference (`bench/reference_app.py`:
+  in its default configuration (the access log on at level INFO, JSON lines to a file, its default pool; the
+  fair-use limits on, with quotas this load never reaches; CRM_ENV=test); the bare reference (`bench/reference_app.py`:
   bare ASGI, asyncpg, msgspec, the same JWT checks with pyjwt, one SQL statement per request, no session
   look-up); and plain Litestar (`bench/litestar_app.py`: the same token check, SQL and JSON as Litestar
   handlers, no dependency injection, no middleware), both under `granian --interface asgi --workers 1`.

@@ -38,8 +38,11 @@ def service_env(
         CRM_LOG_FORMAT="json",
         CRM_DATA_DIR=str(data_dir),
         CRM_ACCESS_TOKEN_MINUTES="60",
-        # One user makes every request: off here; bench/fair_use.py measures the limiter on against off.
-        CRM_RATE_LIMIT_REQUESTS="0",
+        # Limits on, as users run the service, with quotas one user's load never reaches (a million requests in
+        # 10 s, a billion a day for keys); bench/fair_use.py sets the limiter on against off side by side.
+        CRM_RATE_LIMIT_REQUESTS="1000000",
+        CRM_RATE_LIMIT_WINDOW_SECONDS="10",
+        CRM_API_KEY_DAILY_QUOTA="1000000000",
     )
     env.update(extra)
     return env
