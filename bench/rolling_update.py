@@ -176,7 +176,7 @@ def report(args: argparse.Namespace, rows: list[PhaseFigures], rollout: Rollout)
     lines += [
         f"| {row.phase} | {row.requests} | {row.failed} | {row.retried} | {row.max_write_ms:.0f} ms "
         f"| {row.p99_write_ms:.0f} ms | {row.max_read_ms:.0f} ms | {probe.longest_ms(row.phase):.0f} ms "
-        f"| {probe.longest_lock_wait_ms(row.phase):.0f} ms | {notes.get(row.phase, '')} |"
+        f"| {probe.longest_lock_wait(row.phase)} | {notes.get(row.phase, '')} |"
         for row in rows
     ]
     if "failures" in notes:

@@ -29,9 +29,12 @@ CHANGE = """WITH c AS (
 INSERT INTO customer_changes (customer_id, kind, actor_id, at, changes)
 SELECT c.id, 'updated', c.updated_by, now(), jsonb_build_array(jsonb_build_object('field', 'notes', 'new', $2))
 FROM c"""
-LONGEST_LOCK_WAIT = """SELECT coalesce(extract(epoch FROM max(clock_timestamp() - l.waitstart)), 0)::float8
+# The longest wait under way, and what it waits for (lock type, and the table where there is one).
+LONGEST_LOCK_WAIT = """SELECT extract(epoch FROM clock_timestamp() - l.waitstart)::float8 AS seconds,
+    l.locktype || coalesce(' ' || l.relation::regclass::text, '') AS lock
 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE NOT l.granted AND a.datname = current_database()"""
+WHERE NOT l.granted AND l.waitstart IS NOT NULL AND a.datname = current_database()
+ORDER BY l.waitstart LIMIT 1"""
 LOOK_SECONDS = 0.05
 
 
@@ -41,7 +44,7 @@ class WriteProbe:
     rows: int
     phase: str = "start"
     waits: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    lock_waits: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    lock_waits: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     async def run_forever(self) -> None:
         connection = await asyncpg.connect(self.database_url)
@@ -62,14 +65,16 @@ class WriteProbe:
         connection = await asyncpg.connect(self.database_url)
         try:
             while True:
-                phase, seconds = self.phase, await connection.fetchval(LONGEST_LOCK_WAIT)
-                self.lock_waits[phase] = max(self.lock_waits[phase], seconds)
+                phase, row = self.phase, await connection.fetchrow(LONGEST_LOCK_WAIT)
+                if row is not None and row["seconds"] > self.lock_waits.get(phase, (0.0, ""))[0]:
+                    self.lock_waits[phase] = (row["seconds"], row["lock"])
                 await asyncio.sleep(LOOK_SECONDS)
         finally:
             await connection.close()
 
-    def longest_lock_wait_ms(self, phase: str) -> float:
-        return self.lock_waits.get(phase, 0.0) * 1000
+    def longest_lock_wait(self, phase: str) -> str:
+        seconds, lock = self.lock_waits.get(phase, (0.0, ""))
+        return f"{seconds * 1000:.0f} ms" + (f" ({lock})" if lock else "")
 
     def longest_ms(self, phase: str) -> float:
         return max(self.waits.get(phase, []), default=0.0) * 1000
