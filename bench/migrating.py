@@ -20,6 +20,14 @@ def head_of(release: Release) -> str:
     return head
 
 
+def pending(release: Release, from_revision: str, to_revision: str) -> list[str]:
+    """The revisions of ``release`` after ``from_revision`` up to ``to_revision``, oldest first."""
+    config = Config()
+    config.set_main_option("script_location", str(release.root / "migrations"))
+    steps = ScriptDirectory.from_config(config).iterate_revisions(to_revision, from_revision)
+    return [step.revision for step in reversed(list(steps))]
+
+
 def migrate(fleet: Fleet, revision: str, *options: str) -> tuple[float, str | None]:
     """HEAD's migrations to ``revision`` ("head": its own ``crm migrate``): the seconds they took, and the error
     when they failed (PostgreSQL's message and statement)."""

@@ -11,7 +11,8 @@ release's newest revision) and seeded with ``--rows`` customers and as many hist
 
 1. *old alone*: the old release (installed from its commit with its own lock file, as tests/releases does) serves
    a steady load (``bench/balancer.py``: writes and reads at fixed rates, through a round-robin balancer);
-2. *expand*: HEAD's ``crm migrate`` brings the schema to ``--to-revision`` (default: head);
+2. *expand*: HEAD's ``crm migrate`` brings the schema to ``--to-revision`` (default: head); with ``--by-revision``,
+   one revision at a time (HEAD's lock-safe runner), each in a phase of its own, so each gets its longest write;
 3. *new starting*, *both*: HEAD's ``crm serve`` starts and joins the rotation once ready; both serve;
 4. *old stopping*: the old server gets SIGTERM and drains; the balancer drops it when its readiness fails;
 5. *contract*: ``crm migrate --contract``, when HEAD's ``crm migrate`` has that option;
@@ -40,13 +41,17 @@ import httpx
 
 from bench import database, seed
 from bench.balancer import Balancer, Load, PhaseFigures, figures
-from bench.migrating import has_contract_phase, head_of, migrate
+from bench.migrating import has_contract_phase, head_of, migrate, pending
 from bench.write_probe import WriteProbe
 from tests.releases.installation import HEAD, Release, configured_commit, install, resolve
 from tests.releases.serving import Fleet, Server, create_admin, start
 
 PASSWORD = "rolling update " + secrets.token_hex(8)
 LOGS = Path("var/rolling-update-logs")
+# HEAD limits each caller to 100 requests per 10 s by default, and the load is one caller (one token) sending
+# 40 requests/s: with the default it would measure the limiter's 429s, not the rollout. A quota far above the load
+# keeps the limiter and its exchange between replicas (writes to 0007's tables) in the path, as in production.
+HEAD_ENVIRONMENT = {"CRM_RATE_LIMIT_REQUESTS": "1000000"}
 PHASES = ["warm-up", "old alone", "expand", "new starting", "both", "old stopping", "contract", "new alone"]
 
 
@@ -73,6 +78,7 @@ class Rollout:
     load: Load
     probe: WriteProbe
     servers: list[Server]
+    expand: dict[str, str]  # phase -> the revision it migrates to
     notes: dict[str, str] = field(default_factory=dict)
 
     def enter(self, phase: str) -> None:
@@ -85,17 +91,20 @@ class Rollout:
         await asyncio.sleep(2)
         self.enter("old alone")
         await asyncio.sleep(args.steady_seconds)
-        self.enter("expand")
-        seconds, failure = await asyncio.to_thread(migrate, self.fleet, args.to_revision)
-        self.notes["expand"] = f"{args.from_revision} -> {args.to_revision}: {seconds:.1f} s"
-        if failure:
-            # Nothing else may roll out on a schema that the migration left where it was: the run ends here.
-            self.notes["expand"] += f", FAILED: {failure}"
-            await asyncio.sleep(args.steady_seconds)
-            return
+        reached = args.from_revision
+        for phase, revision in self.expand.items():
+            self.enter(phase)
+            seconds, failure = await asyncio.to_thread(migrate, self.fleet, revision)
+            self.notes[phase] = f"{reached} -> {revision}: {seconds:.1f} s"
+            reached = revision
+            if failure:
+                # Nothing else may roll out on a schema that the migration left where it was: the run ends here.
+                self.notes[phase] += f", FAILED: {failure}"
+                await asyncio.sleep(args.steady_seconds)
+                return
         self.enter("new starting")
         # Generous: on a small machine under load, a server's start competes with everything else.
-        new_server = await asyncio.to_thread(start, HEAD, self.fleet, None, 300)
+        new_server = await asyncio.to_thread(start, HEAD, self.fleet, HEAD_ENVIRONMENT, 300)
         self.servers.append(new_server)
         self.balancer.register(new_server.base_url)
         await self.balancer.wait_until_serving(new_server.base_url)
@@ -123,10 +132,18 @@ async def measured_run(args: argparse.Namespace, fleet: Fleet, old: Release) -> 
         token = (await client.post("/api/v1/auth/token", data=form)).json()["access_token"]
     balancer = Balancer(token)
     load = Load(balancer, args.rows, args.writes_per_second, args.reads_per_second)
-    rollout = Rollout(fleet, balancer, load, WriteProbe(fleet.database_url, args.rows), [old_server])
+    # One phase for the whole expand step (as the pipeline runs it), or one per revision (--by-revision).
+    expand = {"expand": args.to_revision}
+    if args.by_revision:
+        expand = {f"expand {step}": step for step in pending(HEAD, args.from_revision, args.to_revision)}
+    phases = PHASES[:2] + list(expand) + PHASES[3:]
+    rollout = Rollout(fleet, balancer, load, WriteProbe(fleet.database_url, args.rows), [old_server], expand)
     balancer.register(old_server.base_url)
     await balancer.wait_until_serving(old_server.base_url)
-    senders = [asyncio.create_task(load.run_forever()), asyncio.create_task(rollout.probe.run_forever())]
+    probe = rollout.probe
+    senders = [
+        asyncio.create_task(task) for task in (load.run_forever(), probe.run_forever(), probe.watch_locks_forever())
+    ]
     try:
         await rollout.run(args)
     finally:
@@ -141,7 +158,7 @@ async def measured_run(args: argparse.Namespace, fleet: Fleet, old: Release) -> 
     failures = [f"- {outcome.phase}: {outcome.detail}" for outcome in load.outcomes if not outcome.ok]
     if failures:
         rollout.notes["failures"] = "\n".join(failures)
-    return figures(load.outcomes, PHASES), rollout
+    return figures(load.outcomes, phases), rollout
 
 
 def report(args: argparse.Namespace, rows: list[PhaseFigures], rollout: Rollout) -> str:
@@ -152,14 +169,14 @@ def report(args: argparse.Namespace, rows: list[PhaseFigures], rollout: Rollout)
         f"{args.reads_per_second:g} reads/s; {os.cpu_count()} cores, {platform.machine()}, load average {args.load} "
         "at the start.",
         "",
-        "| phase | requests | failed | retried | longest write | p99 write | longest read | longest SQL update "
-        "| note |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| phase | requests | failed | retried | longest write | p99 write | longest read | longest SQL write "
+        "| longest lock wait | note |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     lines += [
         f"| {row.phase} | {row.requests} | {row.failed} | {row.retried} | {row.max_write_ms:.0f} ms "
         f"| {row.p99_write_ms:.0f} ms | {row.max_read_ms:.0f} ms | {probe.longest_ms(row.phase):.0f} ms "
-        f"| {notes.get(row.phase, '')} |"
+        f"| {probe.longest_lock_wait(row.phase)} | {notes.get(row.phase, '')} |"
         for row in rows
     ]
     if "failures" in notes:
@@ -205,6 +222,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--old-release", help="a commit, or before-newest-migration (default: previous_release.toml)")
     parser.add_argument("--from-revision", help="the database's revision at the start (default: the old release's)")
     parser.add_argument("--to-revision", default="head", help="the expand phase's target (default: head)")
+    parser.add_argument(
+        "--by-revision", action="store_true", help="expand one revision at a time, each a phase of its own"
+    )
     parser.add_argument("--rows", type=int, default=10_000, help="customers, and history entries, seeded")
     parser.add_argument("--steady-seconds", type=float, default=5.0, help="each steady phase's length")
     parser.add_argument("--writes-per-second", type=float, default=20.0)
