@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
+import shutil
 import statistics
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from urllib.parse import urlencode
 
 from bench import database, processes, seed
 from bench.fair_use_in_process import seconds_per_request
+from bench.fair_use_instructions import instructions_per_request
 from bench.harness import Session
 from bench.load import LoadResult, Workload, run_python, run_wrk, wrk_available
 from bench.options import BASE_ROWS
@@ -41,6 +43,7 @@ CONFIGURATIONS = {
 }
 TARGET = 0.03
 BUSY_LOAD = 0.5  # a 1-minute load average above this: others are using the machine
+NOTES = "<!-- notes: written by hand, kept by bench/fair_use.py -->"
 BUSY_NOTE = ": the machine was busy, so req/s are indicative only; run again on a quiet machine."
 
 
@@ -97,8 +100,9 @@ def main(argv: list[str] | None = None) -> None:
     loads = (load_before, load_average())
     text = _page(results, cpu_per_request, loads, runs, seconds, generate is run_wrk)
     text += _own_cost(statistics.median(cpu_per_request["GET by id", "limiter off"]))
+    text += _instructions()
     print(text)
-    args.output.write_text(text)
+    args.output.write_text(text + _notes(args.output))
     print(f"Written to {args.output}", file=sys.stderr)
 
 
@@ -157,6 +161,25 @@ def _own_cost(request_cpu: float) -> str:
         f" added per request: {added / request_cpu:.1%} of GET by id's {request_cpu * 1e6:,.0f} µs of server CPU"
         " above.\n"
     )
+
+
+def _instructions() -> str:
+    """The whole request's cost in CPU instructions (``bench/fair_use_instructions.py``), when valgrind is here."""
+    if shutil.which("valgrind") is None:
+        return "\nInstructions per request: not counted (no valgrind here; `apt-get install valgrind`).\n"
+    counted = instructions_per_request(300)
+    off, on = counted["limiter off"], counted["limiter on"]
+    return (
+        "\nInstructions per GET by id (`bench/fair_use_instructions.py`: the app in-process under callgrind, 300"
+        f" requests on PostgreSQL, a count the machine's load does not move): {off:,.0f} off, {on:,.0f} on, so"
+        f" {on - off:,.0f} added ({on / off - 1:+.1%} of the Python side; granian and the kernel are not counted).\n"
+    )
+
+
+def _notes(page: Path) -> str:
+    """What is written by hand below ``NOTES`` in the page: kept when the figures above are written again."""
+    text = page.read_text() if page.exists() else ""
+    return "\n" + NOTES + text.split(NOTES, 1)[1] if NOTES in text else ""
 
 
 if __name__ == "__main__":
