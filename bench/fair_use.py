@@ -3,8 +3,8 @@ off (``CRM_RATE_LIMIT_REQUESTS=0``) and on with a quota too large to trigger, si
 
 ```sh
 make bench                                # runs this after the endpoint benchmark
-uv run python -m bench.fair_use           # 3 interleaved runs of 10 s per endpoint and configuration
-uv run python -m bench.fair_use --quick   # 1 run of 3 s
+.venv/bin/python -m bench.fair_use           # 3 interleaved runs of 10 s per endpoint and configuration
+.venv/bin/python -m bench.fair_use --quick   # 1 run of 3 s
 ```
 
 Both configurations run at once on the same seeded database (``bench/database.py``, ``bench/seed.py``), each
@@ -117,7 +117,7 @@ def _page(
     lines = [
         "# The fair-use limiter's cost",
         "",
-        "Written by `uv run python -m bench.fair_use` (part of `make bench`); do not edit by hand. The service with"
+        "Written by `.venv/bin/python -m bench.fair_use` (part of `make bench`); do not edit by hand. The service with"
         " the limiter off (`CRM_RATE_LIMIT_REQUESTS=0`) and on with a quota it never reaches (1,000,000 per 10 s),"
         f" side by side on one database: {runs} interleaved run(s) of {seconds:g} s per endpoint and configuration,"
         f" medians; {'wrk' if wrk else 'the Python load generator'}, one signed-in user. Target: on within"
