@@ -3,10 +3,7 @@ ordinary requests all succeed, and the process exits well inside the drain time 
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +14,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.service.api.event_streams import open_stream
-from tests.service.operations.test_serving import Server, _free_port
+from tests.service.operations.server_process import Server, serving_process
 
 ADMIN_EMAIL = "shutdown-admin@example.com"
 ADMIN_PASSWORD = "a long and uncommon passphrase 93"
@@ -28,15 +25,7 @@ RETRY_MS = 1000
 
 @pytest.fixture
 def serving(database_url: str, clean_database: AsyncEngine, tmp_path: Path) -> Iterator[Server]:
-    port = _free_port()
-    log = tmp_path / "server.log"
-    env = {
-        **os.environ,
-        "CRM_ENV": "test",
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "shutdown-test-" + "s" * 40,
-        "PORT": str(port),
-        "CRM_PHOTO_DIR": str(tmp_path / "photos"),
+    settings = {
         "CRM_SHUTDOWN_DELAY_SECONDS": "1",
         "CRM_SHUTDOWN_DRAIN_SECONDS": str(DRAIN_SECONDS),
         "CRM_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
@@ -45,32 +34,8 @@ def serving(database_url: str, clean_database: AsyncEngine, tmp_path: Path) -> I
         "CRM_PASSWORD_MEMORY_KIB": "1024",
         "CRM_PASSWORD_PARALLELISM": "1",
     }
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "crm", "serve", "--no-migrate"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the server did not become ready:\n" + log.read_text()
-            time.sleep(0.1)
-        yield Server(process, base_url, log)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+    with serving_process(database_url, tmp_path, settings) as server:
+        yield server
 
 
 def test_sigterm_ends_the_streams_at_once_and_fails_no_ordinary_request(serving: Server) -> None:

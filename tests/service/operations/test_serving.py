@@ -2,84 +2,27 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[str]
-    base_url: str
-    log: Path
-    lines: list[str] = field(default_factory=list)
-
-    def log_records(self) -> list[dict[str, object]]:
-        records = []
-        for line in self.log.read_text().splitlines():
-            if line.startswith("{"):
-                records.append(json.loads(line))
-        return records
+from tests.service.operations.server_process import Server, serving_process
 
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
-    port = _free_port()
-    log = tmp_path / "server.log"
-    env = {
-        **os.environ,
-        "CRM_ENV": "test",
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "serving-test-" + "s" * 40,
-        "PORT": str(port),
-        "CRM_PHOTO_DIR": str(tmp_path / "photos"),
+    settings = {
         "CRM_LOG_FORMAT": "json",
         "CRM_SHUTDOWN_DELAY_SECONDS": "1",
         "CRM_SHUTDOWN_DRAIN_SECONDS": "10",
     }
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "crm", "serve", "--no-migrate"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the server did not become ready:\n" + log.read_text()
-            time.sleep(0.1)
-        yield Server(process, base_url, log)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+    with serving_process(database_url, tmp_path, settings) as server:
+        yield server
 
 
 def test_sigterm_under_load_turns_unready_finishes_in_flight_work_and_exits_0(server: Server) -> None:
