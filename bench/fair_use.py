@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> None:
                 server.stop()
             asyncio.run(database.drop(db))
     loads = (load_before, load_average())
+    failed = {key: sum(result.non_2xx for result in runs) for key, runs in results.items()}
+    if any(failed.values()):  # an error answers faster than a page: such figures would flatter the service
+        sys.exit(f"bench.fair_use: answers other than 2xx, nothing written: {failed}")
     text = _page(results, cpu_per_request, loads, runs, seconds, generate is run_wrk)
     text += _own_cost(statistics.median(cpu_per_request["GET by id", "limiter off"]))
     text += _instructions()

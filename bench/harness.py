@@ -31,7 +31,9 @@ class Session:
     issued: float = 0.0
 
     def bearer(self) -> str:
-        if time.monotonic() - self.issued > 600:
+        # Not "issued long ago" alone: the monotonic clock starts at boot, so on a machine up for less than ten
+        # minutes that would never sign in (and every request of the run would be a 401).
+        if not self.token or time.monotonic() - self.issued > 600:
             response = httpx.post(
                 self.base_url + "/api/v1/auth/token",
                 content=self.form,
