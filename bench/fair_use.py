@@ -3,7 +3,7 @@ off (``CRM_RATE_LIMIT_REQUESTS=0``) and on with a quota too large to trigger, si
 
 ```sh
 make bench                                # runs this after the endpoint benchmark
-.venv/bin/python -m bench.fair_use           # 3 interleaved runs of 10 s per endpoint and configuration
+.venv/bin/python -m bench.fair_use           # 8 interleaved runs of 5 s per endpoint and configuration
 .venv/bin/python -m bench.fair_use --quick   # 1 run of 3 s
 ```
 
@@ -50,15 +50,15 @@ BUSY_NOTE = ": the machine was busy, so req/s are indicative only; run again on 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="1 run of 3 s")
-    parser.add_argument("--runs", type=int, help="interleaved runs per endpoint and configuration (default 3)")
-    parser.add_argument("--seconds", type=float, help="length of each run (default 10)")
+    parser.add_argument("--runs", type=int, help="interleaved runs per endpoint and configuration (default 8)")
+    parser.add_argument("--seconds", type=float, help="length of each run (default 5)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--server-cores", default="0")
     parser.add_argument("--client-cores", default="1")
     parser.add_argument("--output", type=Path, default=PAGE)
     # make bench passes the same BENCH_ARGS to every script: what is not ours is left to the others.
     args, _ = parser.parse_known_args(argv)
-    runs, seconds = args.runs or (1 if args.quick else 3), args.seconds or (3.0 if args.quick else 10.0)
+    runs, seconds = args.runs or (1 if args.quick else 8), args.seconds or (3.0 if args.quick else 5.0)
     generate = run_wrk if wrk_available(install=True) else run_python
     results: dict[tuple[str, str], list[LoadResult]] = {}
     # The server's CPU time per request: on a shared machine a steadier measure of the limiter's cost than req/s.
@@ -122,20 +122,22 @@ def _page(
         "",
         "Written by `.venv/bin/python -m bench.fair_use` (part of `make bench`); do not edit by hand. The service with"
         " the limiter off (`CRM_RATE_LIMIT_REQUESTS=0`) and on with a quota it never reaches (1,000,000 per 10 s),"
-        f" side by side on one database: {runs} interleaved run(s) of {seconds:g} s per endpoint and configuration,"
-        f" medians; {'wrk' if wrk else 'the Python load generator'}, one signed-in user. Target: on within"
+        f" side by side on one database: {runs} interleaved run(s) of {seconds:g} s per endpoint and configuration"
+        f" ({'wrk' if wrk else 'the Python load generator'}, one signed-in user); req/s, latencies and CPU are"
+        " medians, and each ratio on / off is the median of the ratios of a run to its neighbour of the other"
+        " configuration (pairs' range: the lowest and highest of those, the machine's noise). Target: on within"
         f" {TARGET:.0%} of off in requests per second. The server's CPU time per request (user + system, all its"
         " threads) is the steadier measure when others share the machine: its ratio is the cost as the server pays"
         f" it. Load average (1 / 5 / 15 min) at the start {loads[0]}, at the end {loads[1]}"
         f"{BUSY_NOTE if float(loads[0].split(' / ')[0]) > BUSY_LOAD else '.'}",
         "",
-        "| endpoint | configuration | req/s | p50 ms | p99 ms | non-2xx | req/s on / off | CPU µs/request"
-        " | CPU on / off | target |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| endpoint | configuration | req/s | p50 ms | p99 ms | non-2xx | req/s on / off | pairs' range"
+        " | CPU µs/request | CPU on / off | target |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for endpoint in dict.fromkeys(endpoint for endpoint, _ in results):
-        off = statistics.median(result.rps for result in results[endpoint, "limiter off"])
-        cpu_off = statistics.median(cpu_per_request[endpoint, "limiter off"])
+        offs = results[endpoint, "limiter off"]
+        cpu_offs = cpu_per_request[endpoint, "limiter off"]
         for name in CONFIGURATIONS:
             measured = results[endpoint, name]
             rps = statistics.median(result.rps for result in measured)
@@ -143,13 +145,17 @@ def _page(
             p99 = statistics.median(result.p99_ms for result in measured)
             errors = sum(result.non_2xx for result in measured)
             cpu = statistics.median(cpu_per_request[endpoint, name])
-            ratio, cpu_ratio = rps / off if off else 0.0, cpu / cpu_off if cpu_off else 0.0
-            verdict = ""
+            # Each run against the run of the other configuration next to it: the machine's drift cancels out.
+            ratios = [on.rps / off.rps for on, off in zip(measured, offs, strict=True)]
+            cpu_ratios = [on / off for on, off in zip(cpu_per_request[endpoint, name], cpu_offs, strict=True)]
+            ratio, cpu_ratio = statistics.median(ratios), statistics.median(cpu_ratios)
+            verdict = spread = ""
             if name != "limiter off":
                 verdict = f"req/s {'met' if ratio >= 1 - TARGET else 'missed'}, CPU "
                 verdict += "met" if cpu_ratio <= 1 + TARGET else "missed"
+                spread = f"{min(ratios):.2f} to {max(ratios):.2f}"
             lines.append(
-                f"| {endpoint} | {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {errors} | {ratio:.3f}"
+                f"| {endpoint} | {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {errors} | {ratio:.3f} | {spread}"
                 f" | {cpu * 1e6:,.0f} | {cpu_ratio:.3f} | {verdict} |"
             )
     return "\n".join(lines) + "\n"

@@ -32,9 +32,9 @@ def fair_use_of(container: Application) -> tuple[FairUse, AdmissionSync | None]:
         # Each process is a replica of its own: granian's workers share nothing either.
         replica = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         sync = AdmissionSync(limiter, container.adapters.admission_exchange(), container.clock(), replica=replica)
-        counted = limiter
-        FAIR_USE_METRICS.watch(sync.lag, lambda: counted.callers)
-    return FairUse(limiter, RunningLimit(), container.authenticate, container.client_addresses()), sync
+    running = RunningLimit()
+    FAIR_USE_METRICS.watch(limiter, running, sync.lag if sync is not None else None)
+    return FairUse(limiter, running, container.authenticate, container.client_addresses()), sync
 
 
 async def start_exchanging(sync: AdmissionSync | None) -> asyncio.Task[None] | None:

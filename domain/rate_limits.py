@@ -53,12 +53,21 @@ class Standing(NamedTuple):
 
 
 def standing(policy: Policy, tat: float, now: float) -> Standing:
-    """Where a caller whose theoretical arrival time is ``tat`` stands at ``now``."""
-    debt = max(tat - now, 0.0)
-    room = policy.window - debt
-    remaining = max(math.floor(room / policy.interval + _SLACK), 0)
-    wait = max(debt + policy.interval - policy.window, 0.0)
-    return Standing(policy, min(remaining, policy.quota), math.ceil(debt - _SLACK), math.ceil(wait - _SLACK))
+    """Where a caller whose theoretical arrival time is ``tat`` stands at ``now``.
+
+    Written for speed (it runs on every admitted request): ``int`` is ``floor`` here, since a negative room is
+    counted as none anyway."""
+    debt = tat - now
+    if debt <= 0.0:
+        return Standing(policy, policy.quota, 0, 0)
+    remaining = int((policy.window - debt) / policy.interval + _SLACK)
+    wait = debt + policy.interval - policy.window
+    return Standing(
+        policy,
+        remaining if remaining > 0 else 0,
+        math.ceil(debt - _SLACK),
+        math.ceil(wait - _SLACK) if wait > 0.0 else 0,
+    )
 
 
 def admits(policy: Policy, tat: float, now: float) -> bool:
@@ -69,6 +78,13 @@ def admits(policy: Policy, tat: float, now: float) -> bool:
 def charged(policy: Policy, tat: float, now: float, requests: int = 1) -> float:
     """The theoretical arrival time after ``requests`` more requests at ``now`` (admitted here or elsewhere)."""
     return max(tat, now) + requests * policy.interval
+
+
+def taken(policy: Policy, tat: float, now: float) -> float | None:
+    """The theoretical arrival time after one more request at ``now``, or None if it does not fit: ``admits`` and
+    ``charged`` in one step, for the admission path."""
+    after = (tat if tat > now else now) + policy.interval
+    return after if after - now <= policy.window + _SLACK else None
 
 
 def is_whole(tat: float, now: float) -> bool:

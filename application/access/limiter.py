@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
 from application.ports.admissions import PeerAdmissions, SlotKey
-from domain.rate_limits import Policy, Standing, admits, charged, is_whole, standing
+from domain.rate_limits import Policy, Standing, admits, charged, is_whole, standing, taken
 
 # Callers are named by kind, so that a user id, a key id and an address never meet.
 API_KEY_CALLER = "key:"
@@ -35,6 +36,21 @@ class Verdict(NamedTuple):
     # When refused: the policies that refused it, and the seconds to wait.
     violated: tuple[str, ...] = ()
     retry_after: int = 0
+
+
+class Decisions:
+    """What the limiter decided, counted for the metrics, which read it when scraped: nothing else per request."""
+
+    __slots__ = ("admitted", "admitted_daily", "refusals")
+
+    def __init__(self) -> None:
+        self.admitted = 0
+        # Admitted requests of API keys, which count under the daily policy as well.
+        self.admitted_daily = 0
+        self.refusals: Counter[str] = Counter()
+
+    def refused(self, policies: Iterable[str]) -> None:
+        self.refusals.update(policies)
 
 
 class _Caller:
@@ -73,13 +89,39 @@ class Limiter:
         self._unreported: dict[SlotKey, int] = {}
         # The other replicas' totals already charged.
         self._charged: dict[SlotKey, int] = {}
+        self.decisions = Decisions()
 
     def admit(self, caller: str) -> Verdict:
-        """Count one request of ``caller`` (a name made with the ``*_CALLER`` prefixes), or refuse it."""
+        """Count one request of ``caller`` (a name made with the ``*_CALLER`` prefixes), or refuse it.
+
+        The admitted path runs on every request: each policy is tried and charged in one step (``taken``), and
+        only a refusal works out why."""
         now = self._clock()
-        state = self._callers.get(caller)
-        if state is None:
-            state = self._remember(caller, now)
+        state = self._callers.get(caller) or self._remember(caller, now)
+        burst = taken(self.burst, state.burst, now)
+        daily = state.daily
+        if daily is not None:
+            daily = taken(self.daily, daily, now)
+        if (
+            burst is None
+            or (daily is None and state.daily is not None)
+            or (self.replicas > 1 and self._over_share(state, now))
+        ):
+            return self._refusal(state, now)
+        state.burst = burst
+        state.daily = daily
+        state.spent += 1
+        if state.slot != self.slot:
+            state.slot, state.count = self.slot, 0
+        state.count += 1
+        self._unreported[caller, state.slot] = state.count
+        self.decisions.admitted += 1
+        if daily is None:
+            return Verdict(True, (self._burst_standing(state, burst, now),))
+        self.decisions.admitted_daily += 1
+        return Verdict(True, (self._burst_standing(state, burst, now), standing(self.daily, daily, now)))
+
+    def _refusal(self, state: _Caller, now: float) -> Verdict:
         violated: list[str] = []
         wait = 0.0
         if not admits(self.burst, state.burst, now):
@@ -92,17 +134,8 @@ class Limiter:
         if state.daily is not None and not admits(self.daily, state.daily, now):
             violated.append(self.daily.name)
             wait = max(wait, standing(self.daily, state.daily, now).retry_after)
-        if violated:
-            return Verdict(False, self._standings(state, now), tuple(violated), max(math.ceil(wait), 1))
-        state.burst = charged(self.burst, state.burst, now)
-        if state.daily is not None:
-            state.daily = charged(self.daily, state.daily, now)
-        state.spent += 1
-        if state.slot != self.slot:
-            state.slot, state.count = self.slot, 0
-        state.count += 1
-        self._unreported[caller, state.slot] = state.count
-        return Verdict(True, self._standings(state, now))
+        self.decisions.refused(violated)
+        return Verdict(False, self._standings(state, now), tuple(violated), max(math.ceil(wait), 1))
 
     def _over_share(self, state: _Caller, now: float) -> bool:
         if state.generation != self._generation:
@@ -112,14 +145,18 @@ class Limiter:
         return state.spent >= state.share
 
     def _standings(self, state: _Caller, now: float) -> tuple[Standing, ...]:
-        burst = standing(self.burst, state.burst, now)
-        if self.replicas > 1 and state.generation == self._generation:
-            left = max(state.share - state.spent, 0)
-            if left < burst.remaining:
-                burst = Standing(burst.policy, left, burst.reset, burst.retry_after)
+        burst = self._burst_standing(state, state.burst, now)
         if state.daily is None:
             return (burst,)
         return burst, standing(self.daily, state.daily, now)
+
+    def _burst_standing(self, state: _Caller, tat: float, now: float) -> Standing:
+        burst = standing(self.burst, tat, now)
+        if self.replicas > 1 and state.generation == self._generation:
+            left = max(state.share - state.spent, 0)
+            if left < burst.remaining:
+                return Standing(burst.policy, left, burst.reset, burst.retry_after)
+        return burst
 
     def _remember(self, caller: str, now: float) -> _Caller:
         if len(self._callers) >= self._max_callers:

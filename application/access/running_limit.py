@@ -12,10 +12,13 @@ class RunningLimit:
     def __init__(self, maximum: int = MAX_RUNNING) -> None:
         self.maximum = maximum
         self._running: dict[str, int] = {}
+        # Operations refused for it, for the metrics.
+        self.refused = 0
 
     def try_start(self, caller: str) -> bool:
         running = self._running.get(caller, 0)
         if running >= self.maximum:
+            self.refused += 1
             return False
         self._running[caller] = running + 1
         return True

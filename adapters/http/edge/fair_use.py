@@ -19,7 +19,6 @@ from litestar import Request
 
 from adapters.http.access.authentication import bearer_credential, remember_actor
 from adapters.http.edge.client_address import ClientAddresses
-from adapters.http.edge.quota_metrics import FAIR_USE_METRICS
 from application.access.authentication import Authenticate
 from application.access.limiter import ADDRESS_CALLER, API_KEY_CALLER, USER_CALLER, Limiter, Verdict
 from application.access.running_limit import RunningLimit
@@ -77,14 +76,12 @@ class FairUse:
         counted = Counted([], caller)
         if self._limiter is not None:
             verdict = self._limiter.admit(caller)
-            FAIR_USE_METRICS.decided(verdict, caller.startswith(API_KEY_CALLER))
-            counted.headers = self._headers(verdict, caller)
+            counted.headers = self._headers(verdict)
             if not verdict.admitted:
                 scope[_REFUSAL_IN_SCOPE] = QuotaExceeded(_OVER_QUOTA, verdict.violated, verdict.retry_after)
                 return counted
         if (scope["method"], scope["path"]) in LONG_OPERATIONS:
             if not self._running.try_start(caller):
-                FAIR_USE_METRICS.refused_running()
                 scope[_REFUSAL_IN_SCOPE] = QuotaExceeded(_TOO_MANY_RUNNING, ("concurrency",), CONCURRENCY_RETRY_AFTER)
             else:
                 counted.running = True
@@ -94,12 +91,14 @@ class FairUse:
         if counted.running:
             self._running.finish(counted.caller)
 
-    def _headers(self, verdict: Verdict, caller: str) -> list[tuple[bytes, bytes]]:
-        state = ", ".join(standing.header_item() for standing in verdict.standings)
-        return [
-            (b"ratelimit-policy", self._policies[caller.startswith(API_KEY_CALLER)]),
-            (b"ratelimit", state.encode()),
-        ]
+    def _headers(self, verdict: Verdict) -> list[tuple[bytes, bytes]]:
+        standings = verdict.standings
+        # One standing (burst) for users and addresses; API keys have the daily one as well.
+        daily = len(standings) > 1
+        state = standings[0].header_item()
+        if daily:
+            state = f"{state}, {standings[1].header_item()}"
+        return [(b"ratelimit-policy", self._policies[daily]), (b"ratelimit", state.encode())]
 
     async def _caller(self, scope: MutableMapping[str, Any]) -> str:
         header = _header(scope, b"authorization")

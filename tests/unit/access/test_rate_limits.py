@@ -4,10 +4,12 @@ admits only its share; memory stays bounded; exports and imports are capped per 
 
 from __future__ import annotations
 
+import math
+
 from application.access.limiter import ADDRESS_CALLER, API_KEY_CALLER, USER_CALLER, Limiter
 from application.access.running_limit import RunningLimit
 from application.ports.admissions import PeerAdmissions
-from domain.rate_limits import Policy, admits, charged, standing
+from domain.rate_limits import Policy, Standing, admits, charged, standing, taken
 
 BURST = Policy("burst", 10, 10)  # one request back per second
 DAILY = Policy("daily", 3, 86_400)
@@ -123,3 +125,35 @@ def test_at_most_two_long_operations_at_once_per_caller() -> None:
     assert running.try_start(USER_CALLER + "bob")
     running.finish(ADA)
     assert running.try_start(ADA)
+    assert running.refused == 1
+
+
+def _standing_as_defined(policy: Policy, tat: float, now: float) -> Standing:
+    """The draft's words as arithmetic, unhurried: what ``standing``, written for speed, must agree with."""
+    debt = max(tat - now, 0.0)
+    remaining = max(math.floor((policy.window - debt) / policy.interval + 1e-9), 0)
+    wait = max(debt + policy.interval - policy.window, 0.0)
+    return Standing(policy, min(remaining, policy.quota), math.ceil(debt - 1e-9), math.ceil(wait - 1e-9))
+
+
+def test_the_fast_arithmetic_agrees_with_the_plain_one_everywhere() -> None:
+    now = 1_000.0
+    for policy in (BURST, DAILY, Policy("burst", 100, 1), Policy("burst", 7, 3)):
+        # Whole, in debt, exactly on the boundary, past one window (charged for other replicas' admissions).
+        for steps in range(-3, 3 * policy.quota + 3):
+            tat = now + steps * policy.interval
+            for jitter in (0.0, 1e-12, -1e-12, policy.interval / 3):
+                assert standing(policy, tat + jitter, now) == _standing_as_defined(policy, tat + jitter, now)
+                fits = admits(policy, tat + jitter, now)
+                assert taken(policy, tat + jitter, now) == (charged(policy, tat + jitter, now) if fits else None)
+
+
+def test_decisions_are_counted_for_the_metrics_by_policy() -> None:
+    ticks = Ticks()
+    limit = limiter(ticks)
+    for _ in range(12):
+        limit.admit(ADA)
+    for _ in range(4):
+        limit.admit(KEY)
+    assert (limit.decisions.admitted, limit.decisions.admitted_daily) == (13, 3)
+    assert limit.decisions.refusals == {"burst": 2, "daily": 1}
