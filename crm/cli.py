@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import logging
 import os
 import sys
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from crm.settings import Settings, SettingsError
+from crm.terminal import CommandError, read_password, say
 
 if TYPE_CHECKING:
     from crm.container import Application
@@ -32,14 +32,14 @@ def database(settings: Settings) -> Iterator[str]:
     from adapters.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
 
     folder = (settings.data_dir / "postgres").resolve()
-    click.echo(f"DATABASE_URL is not set: starting an embedded PostgreSQL for {folder} ...", err=True)
+    say(f"DATABASE_URL is not set: starting an embedded PostgreSQL for {folder} ...")
     try:
         server = EmbeddedPostgres(folder)
         server.start()
     except EmbeddedPostgresError as error:
-        raise click.ClickException(str(error)) from None
+        raise CommandError(str(error)) from None
     try:
-        click.echo(f"Embedded PostgreSQL: data in {server.data_dir} (log: {server.log_file})", err=True)
+        say(f"Embedded PostgreSQL: data in {server.data_dir} (log: {server.log_file})")
         yield server.url
     finally:
         server.stop()
@@ -66,7 +66,7 @@ def run_on_database(settings: Settings, work: Callable[[Application], Awaitable[
         try:
             return asyncio.run(run())
         except DomainError as error:
-            raise click.ClickException(error.detail) from None
+            raise CommandError(error.detail) from None
 
 
 def _migrate(url: str, *, contract: bool = True) -> str:
@@ -77,7 +77,7 @@ def _migrate(url: str, *, contract: bool = True) -> str:
     try:
         outcome = asyncio.run(migrate(url, contract=contract))
     except (MigrationError, ValueError) as error:
-        raise click.ClickException(str(error)) from None
+        raise CommandError(str(error)) from None
     return outcome.message() if isinstance(outcome, SchemaAhead) else outcome.plan.summary()
 
 
@@ -106,7 +106,7 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
     settings = _settings()
     with database(settings) as url:
         if migrate or (migrate is None and not settings.database_url):
-            click.echo(_migrate(url), err=True)
+            say(_migrate(url))
         os.environ["DATABASE_URL"] = url
         in_serve = delivers_webhooks(webhooks, settings)
         os.environ["CRM_WEBHOOKS_IN_SERVE"] = "true" if in_serve else "false"
@@ -138,7 +138,7 @@ def migrate(contract: bool) -> None:
     """
     settings = _settings()
     with database(settings) as url:
-        click.echo(_migrate(url, contract=contract), err=True)
+        say(_migrate(url, contract=contract))
 
 
 @main.group()
@@ -154,11 +154,11 @@ def create_admin(email: str, name: str) -> None:
     from application.access.users import NewUser
     from domain.sign_in import SYSTEM_OPERATOR
 
-    password = _read_password()
+    password = read_password()
 
     async def create(container: Application) -> None:
         user = await container.create_user().execute(SYSTEM_OPERATOR, NewUser(email, name, password, is_admin=True))
-        click.echo(f"Created admin {user.email} ({user.id}).", err=True)
+        say(f"Created admin {user.email} ({user.id}).")
 
     run_on_database(_settings(), create)
 
@@ -196,10 +196,11 @@ def sweep_photos(older_than_minutes: int) -> None:
             return purged, await container.sweep_orphan_photos().execute(timedelta(minutes=older_than_minutes))
 
     purged, result = run_on_database(settings, sweep)
-    click.echo(f"Trash: purged {purged} customers deleted more than {settings.trash_days} days ago.")
-    click.echo(
+    say(f"Trash: purged {purged} customers deleted more than {settings.trash_days} days ago.", err=False)
+    say(
         f"Photo sweep: examined {result.examined} objects; deleted {result.deleted} orphans;"
-        f" kept {result.referenced} in use and {result.too_young} younger than {older_than_minutes} minutes."
+        f" kept {result.referenced} in use and {result.too_young} younger than {older_than_minutes} minutes.",
+        err=False,
     )
 
 
@@ -228,15 +229,6 @@ def work_webhooks(metrics_port: int) -> None:
     run_on_database(settings, work_until_signalled)
 
 
-def _read_password() -> str:
-    if sys.stdin.isatty():
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Repeat: ") != password:
-            raise click.ClickException("The passwords differ.")
-        return password
-    return sys.stdin.readline().rstrip("\r\n")
-
-
 def _settings() -> Settings:
     """The settings, and from here on logging in the format they name (CRM_LOG_FORMAT), as in the server."""
     from adapters.observability.structured_logging import configure_logging
@@ -244,6 +236,6 @@ def _settings() -> Settings:
     try:
         settings = Settings.from_environment()
     except SettingsError as error:
-        raise click.ClickException(str(error)) from None
+        raise CommandError(str(error)) from None
     configure_logging(settings.log_level, settings.log_format)
     return settings

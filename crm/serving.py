@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
-
 from crm.settings import Settings
+from crm.terminal import say
 
 
 def delivers_webhooks(flag: bool | None, settings: Settings) -> bool:
@@ -17,11 +16,11 @@ def delivers_webhooks(flag: bool | None, settings: Settings) -> bool:
 
 
 def announce(host: str, port: int, *, webhooks: bool) -> None:
-    click.echo(f"CRM Service on http://{host}:{port}  -  API docs: http://{host}:{port}/docs", err=True)
+    say(f"CRM Service on http://{host}:{port}  -  API docs: http://{host}:{port}/docs")
     if not webhooks:
-        click.echo("Webhooks: delivered by `crm webhooks work` processes, not by this one (--webhooks).", err=True)
+        say("Webhooks: delivered by `crm webhooks work` processes, not by this one (--webhooks).")
     # In a checkout, `crm` is not on PATH (uv runs it); `make admin` is. In the image, `crm` is the command.
     if Path("Makefile").is_file():
-        click.echo("First admin, in this folder: make admin EMAIL=you@example.com NAME='Your Name'", err=True)
+        say("First admin, in this folder: make admin EMAIL=you@example.com NAME='Your Name'")
     else:
-        click.echo("First admin: crm users create-admin --email you@example.com --name 'Your Name'", err=True)
+        say("First admin: crm users create-admin --email you@example.com --name 'Your Name'")

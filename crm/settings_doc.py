@@ -2,9 +2,9 @@
 `python -m crm.settings_doc` rewrites it, `python -m crm.settings_doc --check` says whether it is current
 (tests/unit/test_settings_doc.py).
 
-Names, order, defaults and ranges come from the structure itself; the words come from crm/settings_help.py. A
-setting without words there keeps those of its row in the document, so a branch that added a row by hand merges by
-running this again.
+Names, order, defaults and ranges come from the structure itself; the words come from crm/settings_help/ (a module
+per part of the CRM). A setting without words there keeps those of its row in the document, so a branch that added a
+row by hand merges by running this again (tests/unit/test_settings_doc.py then asks for its words).
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def main(arguments: list[str]) -> int:
     DOCUMENT.write_text(wanted)
     names = {field.encode_name for structure in STRUCTURES for field in msgspec.structs.fields(structure)}
     for name in sorted(names - set(HELP)):
-        print(f"{name}: no words in crm/settings_help.py; kept those of the document.", file=sys.stderr)
+        print(f"{name}: no words in crm/settings_help/; kept those of the document.", file=sys.stderr)
     return 0
 
 

@@ -6,7 +6,7 @@ import msgspec
 
 from crm import settings_doc
 from crm.settings import Settings
-from crm.settings_help import HELP
+from crm.settings_help import HELP, PARTS
 
 
 def test_the_committed_table_is_the_generated_one() -> None:
@@ -23,6 +23,16 @@ def test_every_setting_has_a_row_with_its_own_default_and_range() -> None:
     assert rows["PORT"].default == "`8000`" and rows["PORT"].allowed == "1\N{EN DASH}65535"
     assert rows["CRM_LOG_FORMAT"].default == "`console`; `json` in production"
     assert rows["CRM_WEBHOOK_ALLOW_PRIVATE"].allowed == "`true`, `false`"
+
+
+def test_every_setting_has_words_of_its_own_and_no_words_name_a_setting_that_is_gone() -> None:
+    names = [field.encode_name for structure in settings_doc.STRUCTURES for field in msgspec.structs.fields(structure)]
+    missing = sorted(set(names) - set(HELP))
+    assert not missing, f"no words in crm/settings_help/ for {missing}"
+    assert sorted(set(HELP) - set(names)) == [], "words for a setting that Settings no longer reads"
+    # Each setting in one part's module only: a second entry would silently replace the first.
+    assert sum(len(part) for part in PARTS) == len(HELP)
+    assert all(words.meaning.strip() not in ("", "\N{EM DASH}") for words in HELP.values())
 
 
 def test_a_setting_without_words_of_its_own_keeps_those_of_the_document() -> None:

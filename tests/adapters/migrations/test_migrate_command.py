@@ -15,8 +15,11 @@ from adapters.sql.migrate import alembic_config, upgrade
 from tests.adapters.migrations.conftest import ScratchDatabase, long_reader, on, schema_dump
 
 
-async def crm_migrate(url: str, data_dir: Path, *arguments: str, **limits: str) -> tuple[int, str]:
-    """Exit status and standard error of ``crm migrate ARGUMENTS`` on ``url``."""
+async def crm_migrate(
+    url: str, data_dir: Path, *arguments: str, together: bool = False, **limits: str
+) -> tuple[int, str]:
+    """Exit status and standard error of ``crm migrate ARGUMENTS`` on ``url``; with ``together``, standard output
+    (the log lines) and standard error in one pipe, in the order the command wrote them, as a Job's log shows them."""
     environment = {
         **os.environ,
         "DATABASE_URL": url.replace("postgresql+asyncpg://", "postgresql://"),
@@ -33,11 +36,16 @@ async def crm_migrate(url: str, data_dir: Path, *arguments: str, **limits: str) 
         *arguments,
         env=environment,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT if together else asyncio.subprocess.PIPE,
     )
-    _, error = await asyncio.wait_for(process.communicate(), timeout=120)
+    output, error = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode is not None
-    return process.returncode, error.decode()
+    return process.returncode, (output if together else error).decode()
+
+
+def _log_lines(output: str) -> list[int]:
+    """The indexes of the lines the migrations logged (alembic's)."""
+    return [index for index, line in enumerate(output.splitlines()) if "alembic.runtime.migration" in line]
 
 
 def _version(connection: Connection) -> str:
@@ -54,6 +62,19 @@ async def test_migrate_applies_the_expand_phase_and_says_so(scratch_database: Sc
     status, error = await crm_migrate(url, tmp_path, "--contract")
     assert status == 0, error
     assert f"Nothing to apply. The database is at revision {head}." in error
+
+
+async def test_the_summary_comes_after_the_log_lines_it_sums_up(
+    scratch_database: ScratchDatabase, tmp_path: Path
+) -> None:
+    url = await scratch_database()
+    status, output = await crm_migrate(url, tmp_path, together=True)
+    assert status == 0, output
+    lines = output.splitlines()
+    logged = _log_lines(output)
+    assert any("Running upgrade 0007 -> 0008" in lines[index] for index in logged), output
+    assert lines[-1].startswith("Applied 0001 (expand)"), output
+    assert max(logged) < len(lines) - 1, output
 
 
 async def test_a_schema_ahead_of_the_release_is_left_alone_with_exit_0(
@@ -100,3 +121,21 @@ async def test_a_migration_that_never_gets_its_lock_fails_in_one_line(
     last = error.strip().splitlines()[-1]
     assert last.startswith("Error: A migration did not get its table lock within 0.1 s in 2 attempts"), error
     assert await on(url, _version) == "0005"
+
+
+async def test_the_error_comes_after_the_log_lines_of_the_step_that_failed(
+    scratch_database: ScratchDatabase, tmp_path: Path
+) -> None:
+    """A lock timeout of a millisecond: the error follows the revision's log line at once, yet is written after it."""
+    url = await scratch_database()
+    await upgrade(url, "0005")
+    async with long_reader(url) as writer:
+        await writer.execute(text("LOCK TABLE users IN ROW EXCLUSIVE MODE"))
+        status, output = await crm_migrate(
+            url, tmp_path, together=True, CRM_MIGRATION_LOCK_TIMEOUT_SECONDS="0.001", CRM_MIGRATION_LOCK_RETRIES="0"
+        )
+    assert status == 1, output
+    lines = output.splitlines()
+    logged = _log_lines(output)
+    assert "Running upgrade 0005 -> 0006" in lines[max(logged)], output
+    assert lines[-1].startswith("Error: A migration did not get its table lock within 0.001 s in 1 attempts"), output
