@@ -23,9 +23,10 @@ HELP: dict[str, Help] = {
             "the PostgreSQL database. Unset: `crm serve`, `crm migrate`, `crm users create-admin`, `crm webhooks "
             "work` and `crm photos sweep` start an embedded PostgreSQL in `$CRM_DATA_DIR/postgres`; the ASGI factory "
             "`crm.asgi:create_app` refuses to start without it. Each served worker process opens its pool plus one "
-            "connection of its own that `LISTEN`s for sign-in and API key changes (the actor cache); a webhook worker"
-            " its pool plus one that `LISTEN`s for new events. The `alembic` command line (`migrations/env.py`) reads"
-            " it too"
+            "connection of its own that `LISTEN`s for sign-in and API key changes (the actor cache), and another one "
+            "for customer changes while it has live change streams (`CRM_LIVE_CHANGES_LINGER_SECONDS`); a webhook "
+            "worker its pool plus one that `LISTEN`s for new events. The `alembic` command line "
+            "(`migrations/env.py`) reads it too"
         ),
         allowed=(
             "`postgres://`, `postgresql://` or `postgresql+asyncpg://` URL; `sslmode=` is passed to asyncpg as "
