@@ -95,6 +95,7 @@ bench: install ## Benchmark against a bare asyncpg reference into docs/performan
 	$(RUN) python -m bench.run $(BENCH_ARGS)
 	$(RUN) python -m bench.data_files $(BENCH_ARGS)
 	$(RUN) python -m bench.live_changes $(BENCH_ARGS)
+	$(RUN) python -m bench.write_commits --stream $(BENCH_ARGS)
 	$(RUN) python -m bench.fair_use $(BENCH_ARGS)
 
 .PHONY: bench-rollout

@@ -15,6 +15,7 @@ def live_change_settings(settings: Settings) -> LiveChangeSettings:
         poll_seconds=settings.live_changes_poll_ms / 1000,
         replay_window=timedelta(hours=settings.live_changes_replay_hours),
         max_queued=settings.live_changes_queue,
+        linger_seconds=settings.live_changes_linger_seconds,
         # Long enough for a load balancer to have taken a stopping replica out of rotation.
         retry_ms=max(1000, settings.shutdown_delay_seconds * 1000),
     )

@@ -105,6 +105,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     live_changes_poll_ms: Annotated[int, _range(50, 900)] = _env("CRM_LIVE_CHANGES_POLL_MS", 500)
     live_changes_replay_hours: Annotated[int, _range(1, 720)] = _env("CRM_LIVE_CHANGES_REPLAY_HOURS", 24)
     live_changes_queue: Annotated[int, _range(16, 100_000)] = _env("CRM_LIVE_CHANGES_QUEUE", 1000)
+    live_changes_linger_seconds: Annotated[int, _range(0, 300)] = _env("CRM_LIVE_CHANGES_LINGER_SECONDS", 10)
     # Fair use (docs/api.md): requests per caller and window (0: no limit), and API keys' daily quota on top.
     rate_limit_requests: Annotated[int, _range(0, 1_000_000)] = _env("CRM_RATE_LIMIT_REQUESTS", 100)
     rate_limit_window_seconds: Annotated[int, _range(1, 86_400)] = _env("CRM_RATE_LIMIT_WINDOW_SECONDS", 10)

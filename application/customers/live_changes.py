@@ -5,6 +5,9 @@ text once, and offers the batch to every stream in memory: a thousand streams co
 database connection while they wait. A stream that resumes (``Last-Event-ID``) replays from the feed on its own
 until it has caught up with the hub, then takes the hub's batches, dropping what the replay already sent.
 The guard (``application.customers.stream_guard``) ends streams whose access ended, and all of them on shutdown.
+The hub stops ``linger_seconds`` after the last stream closed, and lets go of the feed's wake-up (on PostgreSQL a
+LISTEN connection, whose presence alone makes writers notify: migration 0009): a client that reconnects within
+that time finds it still running.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class LiveChangeSettings:
     replay_window: timedelta = timedelta(hours=24)
     max_queued: int = 1000
     retry_ms: int = 2000
+    linger_seconds: float = 10.0
 
 
 class LiveChanges:
@@ -170,10 +174,18 @@ class LiveChanges:
 
     async def _follow(self) -> None:
         try:
-            while self.streams:
+            followed_at = time.monotonic()
+            while True:
+                wait = self.settings.poll_seconds
+                if self.streams:
+                    followed_at = time.monotonic()
+                elif (left := followed_at + self.settings.linger_seconds - time.monotonic()) > 0:
+                    wait = min(wait, left)
+                elif await self._stopped():
+                    return
                 started = time.monotonic()
                 try:
-                    await self._feed.wait(self.settings.poll_seconds)
+                    await self._feed.wait(wait)
                     started = time.monotonic()
                     await self._advance()
                     await self._prune()
@@ -184,6 +196,17 @@ class LiveChanges:
         finally:
             self._task = None
             self._position = None
+
+    async def _stopped(self) -> bool:
+        """Stop, unless a stream opened meanwhile: under the start's lock, so that a stream opening now waits for the
+        feed to be let go of and starts a hub of its own, which takes the wake-up again."""
+        async with self._starting:
+            if self.streams:
+                return False
+            self._task = None
+            self._position = None
+            await self._feed.aclose()
+            return True
 
     async def _advance(self) -> None:
         assert self._position is not None

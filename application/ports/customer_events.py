@@ -37,4 +37,5 @@ class CustomerEventFeed(ABC):
 
     @abstractmethod
     async def aclose(self) -> None:
-        """Release what waiting holds (a listening connection)."""
+        """Release what waiting holds (a listening connection) until the next ``wait``: the hub calls it when it
+        stops, and at shutdown."""

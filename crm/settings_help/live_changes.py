@@ -40,6 +40,13 @@ LIVE_CHANGES: dict[str, Help] = {
         "while it runs (the lock that keeps positions in commit order, migration 0008): lower reads more often. "
         "At most 900, so that a change reaches every stream within the contract's second"
     ),
+    "CRM_LIVE_CHANGES_LINGER_SECONDS": Help(
+        "how long a worker process keeps following changes after its last stream closed, so that a client that "
+        "reconnects at once (a page reload, a network hiccup) finds its hub and `LISTEN` connection still there. "
+        "Only while some process follows does its `LISTEN` connection exist, and only while one exists does a "
+        "customer write send `NOTIFY` (migration 0009): PostgreSQL makes notifying commits wait for one another, "
+        "so with nobody following, writes commit about twice as fast. `0`: stop with the last stream"
+    ),
     "CRM_LIVE_CHANGES_REPLAY_HOURS": Help(
         (
             "how long a stream position stays resumable (`Last-Event-ID` or `?after=`) at least; an older one gets "

@@ -11,10 +11,10 @@ SERVICE: dict[str, Help] = {
             "the PostgreSQL database. Unset: `crm serve`, `crm migrate`, `crm users create-admin`, `crm webhooks "
             "work` and `crm photos sweep` start an embedded PostgreSQL in `$CRM_DATA_DIR/postgres`; the ASGI factory "
             "`crm.asgi:create_app` refuses to start without it. Each served worker process opens its pool plus one "
-            "connection of its own that `LISTEN`s for sign-in and API key changes (the actor cache), and from its "
-            "first live change stream until it stops one more that `LISTEN`s for customer changes; a webhook worker"
-            " its pool plus one that `LISTEN`s for new events. The `alembic` command line (`migrations/env.py`) reads"
-            " it too"
+            "connection of its own that `LISTEN`s for sign-in and API key changes (the actor cache), and one more "
+            "that `LISTEN`s for customer changes while it has live change streams open (and "
+            "`CRM_LIVE_CHANGES_LINGER_SECONDS` after the last); a webhook worker its pool plus one that `LISTEN`s "
+            "for new events. The `alembic` command line (`migrations/env.py`) reads it too"
         ),
         allowed=(
             "`postgres://`, `postgresql://` or `postgresql+asyncpg://` URL; `sslmode=` is passed to asyncpg as "

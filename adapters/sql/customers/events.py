@@ -1,8 +1,10 @@
 """The live changes' event feed on PostgreSQL: read in commit order (migration 0008), woken by LISTEN.
 
 Each read takes a pooled connection for one statement and gives it back: a stream waiting for events holds
-none. One dedicated connection per process LISTENs on ``crm_customer_changes`` (sent when a transaction with
-customer changes commits); without it, callers still find new events at their next poll (``wait``'s timeout).
+none. One dedicated connection per process LISTENs on ``crm_customer_changes`` while the process's hub runs, from its
+first ``wait`` to ``aclose``; without it, callers still find new events at their next poll (``wait``'s timeout).
+Writers notify only while such a connection exists (migration 0009 looks for its ``application_name``): PostgreSQL
+lets one notifying commit through at a time, a cost not worth paying when no process follows live changes.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ logger = logging.getLogger("crm.live_changes")
 
 # The channel migration 0008's commit trigger notifies; changing it needs a migration too.
 CHANNEL = "crm_customer_changes"
+# The listener shows up in pg_stat_activity as "crm-live-changes:<process id>", which is what migration 0009's
+# trigger looks for before it notifies: changing it needs a migration too.
 LISTENER_APPLICATION_NAME = "crm-live-changes"
 
 _commits, _events = customer_event_commits, customer_events
@@ -124,13 +128,19 @@ class SqlCustomerEventFeed(CustomerEventFeed):
                     server_settings={"application_name": f"{LISTENER_APPLICATION_NAME}:{os.getpid()}"},
                 )
                 await self._listener.add_listener(CHANNEL, lambda *_: self._woken.set())
+                # Writers did not notify while no listener was connected (migration 0009): read once now, for the
+                # changes that committed since the caller's last read.
+                self._woken.set()
             except Exception:  # refused, lost, timed out: in every case, poll until the next try
                 # Without the listener new events are still found, at the callers' next poll.
                 logger.warning("Cannot LISTEN for customer changes; falling back to polling.", exc_info=True)
                 self._listener = None
 
     async def aclose(self) -> None:
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.close(timeout=2)
-            self._listener = None
+        """Stop listening (the next ``wait`` listens again), under the lock that connecting takes, so that a
+        ``wait`` starting meanwhile connects anew rather than keep the connection being closed."""
+        async with self._connecting:
+            listener, self._listener = self._listener, None
+            if listener is not None:
+                with contextlib.suppress(Exception):
+                    await listener.close(timeout=2)

@@ -193,3 +193,36 @@ async def test_positions_that_may_be_resumed_from(backend: Backend) -> None:
     assert not await backend.events.knows(BEGINNING)
     assert await backend.events.knows(new.position)
     assert await _all(backend) == [new]
+
+
+async def test_a_wait_ends_soon_after_a_commit_also_one_made_while_nothing_waited(backend: Backend) -> None:
+    """On PostgreSQL a commit notifies only while a listener is connected (migration 0009): a wait that has just
+    connected one cannot count on a notification of what committed before, and reads at once instead."""
+    clerk = make_user("clerk@example.com")
+    await save_users(backend, clerk)
+
+    async def change(customer_id: str) -> None:
+        customer = make_customer(customer_id, "Ada", "Lovelace", by=clerk)
+        async with backend.uow() as uow:
+            await uow.customers.add_with_history(customer, CustomerChange.created(customer))
+            await uow.commit()
+
+    async def waited(during: str | None = None) -> float:
+        started = asyncio.get_running_loop().time()
+        waiting = asyncio.create_task(backend.events.wait(30))
+        if during is not None:
+            await asyncio.sleep(0.2)
+            await change(during)
+        await waiting
+        return asyncio.get_running_loop().time() - started
+
+    try:
+        await change("C-before")
+        assert await waited() < 5
+        assert await waited(during="C-during") < 5
+        # Released (the hub stopped), then a change, then waited for again.
+        await backend.events.aclose()
+        await change("C-between")
+        assert await waited() < 5
+    finally:
+        await backend.events.aclose()
