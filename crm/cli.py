@@ -118,6 +118,8 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
             workers=workers or settings.workers,
             shutdown_delay_seconds=settings.shutdown_delay_seconds,
             drain_seconds=settings.shutdown_drain_seconds,
+            live_change_streams=settings.live_changes_max_streams,
+            request_connections=settings.request_connections,
             log_format=settings.log_format,
         )
         code = run_server(options, dict(os.environ))

@@ -54,6 +54,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = _env("CRM_HOST", "127.0.0.1")
     port: Annotated[int, _range(1, 65535)] = _env("PORT", 8000)
     workers: Annotated[int, _range(1, 64)] = _env("CRM_WORKERS", 1)
+    # Connections each worker serves at once besides its live change streams (granian's --backpressure is the sum).
+    request_connections: Annotated[int, _range(1, 100_000)] = _env("CRM_REQUEST_CONNECTIONS", 1024)
     data_dir: Path = _env("CRM_DATA_DIR", Path("var"))
     # Unset: http://127.0.0.1:<PORT>.
     public_url: str = _env("CRM_PUBLIC_URL", "http://127.0.0.1:8000")

@@ -14,14 +14,13 @@ LIVE_CHANGES: dict[str, Help] = {
             "open live change streams (`GET /api/v1/customers/changes`, [api.md](api.md#live-changes)) per worker "
             "process, so `CRM_WORKERS` times this per server; one more → 503. Counted per process, as is the "
             "contract's 5 per caller (the sixth → 429), which therefore holds in each process, not across them. A "
-            "waiting stream holds no database connection and about 40 KiB of memory (docs/performance.md), but for"
-            " as long as it is open it is one of the requests its worker serves at once, which granian limits"
+            "waiting stream holds no database connection and about 40 KiB of memory (docs/performance.md), but one "
+            "connection for as long as it is open: granian's limit of connections per worker is this plus "
+            "`CRM_REQUEST_CONNECTIONS`, so that a worker full of streams still answers everything else"
         ),
         production=(
-            "well below granian's limit of requests served at once per worker (`--backpressure`: 1024 ÷ "
-            "`CRM_WORKERS` unless `GRANIAN_BACKPRESSURE` is set), leaving room for the other traffic: a worker "
-            "whose streams reach that limit takes no further request at all, readiness probes included, and never "
-            "answers this 503"
+            "what the pod's memory allows beside everything else: about 40 KiB a stream (1000 streams: 42 MiB "
+            "measured); each is an open file too"
         ),
     ),
     "CRM_LIVE_CHANGES_HEARTBEAT_SECONDS": Help(

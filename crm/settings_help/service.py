@@ -25,7 +25,25 @@ SERVICE: dict[str, Help] = {
     ),
     "CRM_HOST": Help("where `crm serve` listens (`--host` overrides)", allowed="address"),
     "PORT": Help("the port `crm serve` listens on (`--port` overrides)"),
-    "CRM_WORKERS": Help("granian worker processes (`--workers` overrides)"),
+    "CRM_WORKERS": Help(
+        "granian worker processes (`--workers` overrides). Every per-process limit (the pool, the live change "
+        "streams, the connections) holds in each of them"
+    ),
+    "CRM_REQUEST_CONNECTIONS": Help(
+        (
+            "connections each worker process serves at once besides its live change streams: requests in flight, "
+            "connections kept open between requests (a load balancer's pool), probes. Granian counts connections, not"
+            " requests: its limit per worker (`--backpressure`) is this plus `CRM_LIVE_CHANGES_MAX_STREAMS`, set by "
+            "`crm serve` whatever `GRANIAN_BACKPRESSURE` says, so that streams never take this room. A connection past"
+            " the limit waits unanswered in the kernel's queue until another closes. `crm serve` raises its limit of "
+            "open files (`ulimit -n`) to the sum plus 256 if the hard limit allows, and warns if not"
+        ),
+        production=(
+            "the default, granian's own for one worker before streams existed. Once it is full, probes wait like any"
+            " request: readiness fails, which takes the pod out of rotation "
+            "([operations.md](operations.md#capacity-connections-per-worker))"
+        ),
+    ),
     "CRM_DATA_DIR": Help(
         (
             "the local data folder: embedded PostgreSQL (`postgres/`; as root, when the server's account "

@@ -53,8 +53,9 @@ stream goes on live, without gaps or repeats. A position that is unknown or too 
 `event: reset`: reload what you show, then follow on. The stream starts with `retry:` and the current position
 (`id:` without an event), sends a comment line at least every 15 s, and ends when the access token expires, within
 1 s of sign-out, revocation, deletion or a demotion that takes away access, and on shutdown (after `retry:`). At
-most {STREAMS_PER_CALLER} streams per caller (→ 429) and a configured number per server (→ 503). EventSource cannot
-send `Authorization`: read it with `fetch` (see docs/api.md)."""
+most {STREAMS_PER_CALLER} streams per caller (→ 429) and a configured number in all (→ 503), both counted in each server
+process, not across processes or replicas. EventSource cannot send `Authorization`: read it with `fetch` (see
+docs/api.md)."""
 
 
 def _acceptable(accept: str | None) -> bool:
