@@ -180,7 +180,8 @@ def photos() -> None:
 )
 def sweep_photos(older_than_minutes: int) -> None:
     """Purge the trash of customers deleted more than CRM_TRASH_DAYS ago, photos included, then delete
-    stored photo objects that no customer refers to (what failures midway leave behind).
+    stored photo objects that no customer refers to (what failures midway leave behind), and forget live change
+    events older than CRM_LIVE_CHANGES_REPLAY_HOURS.
 
     Safe to run at any time and from several places at once; run it periodically, e.g. hourly.
     """
@@ -191,19 +192,22 @@ def sweep_photos(older_than_minutes: int) -> None:
 
     settings = _settings()
 
-    async def sweep(container: Application) -> tuple[int, SweepResult]:
+    async def sweep(container: Application) -> tuple[int, SweepResult, int]:
         async with contextlib.AsyncExitStack() as resources:
             await use_s3_photo_storage(container, resources)
             purged = await container.purge_trash().execute()
-            return purged, await container.sweep_orphan_photos().execute(timedelta(minutes=older_than_minutes))
+            result = await container.sweep_orphan_photos().execute(timedelta(minutes=older_than_minutes))
+            return purged, result, await container.forget_old_change_events().execute()
 
-    purged, result = run_on_database(settings, sweep)
+    purged, result, forgotten = run_on_database(settings, sweep)
     say(f"Trash: purged {purged} customers deleted more than {settings.trash_days} days ago.", err=False)
     say(
         f"Photo sweep: examined {result.examined} objects; deleted {result.deleted} orphans;"
         f" kept {result.referenced} in use and {result.too_young} younger than {older_than_minutes} minutes.",
         err=False,
     )
+    hours = settings.live_changes_replay_hours
+    say(f"Live changes: forgot {forgotten} events older than {hours} hours.", err=False)
 
 
 @main.group()

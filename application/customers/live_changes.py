@@ -24,6 +24,7 @@ from datetime import timedelta
 from application.access.authentication import Authenticate
 from application.access.authorization import may_read_customers
 from application.customers.change_streams import ChangeStream, EndOfStream
+from application.customers.event_retention import ForgetOldChangeEvents
 from application.customers.event_stream_text import HEARTBEAT, come_back, ended, event_frame, opening, reset
 from application.ports.customer_events import CustomerEventFeed
 from application.ports.photos import PhotoStorage
@@ -75,6 +76,7 @@ class LiveChanges:
         self._task: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
         self._pruned_at = 0.0
+        self._forget_old = ForgetOldChangeEvents(feed, clock, settings.replay_window)
         # Whether the process was told to stop (the server's flag): no new streams then.
         self._stopping = stopping
         self.shutting_down = False
@@ -225,7 +227,7 @@ class LiveChanges:
         if time.monotonic() - self._pruned_at < _PRUNE_EVERY:
             return
         self._pruned_at = time.monotonic()
-        await self._feed.prune(self._clock.now() - self.settings.replay_window)
+        await self._forget_old.execute()
 
     def end_all(self, reason: EndOfStream) -> None:
         for stream in list(self.streams):

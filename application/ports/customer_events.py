@@ -28,8 +28,9 @@ class CustomerEventFeed(ABC):
         """Whether a replay may start at ``position``: it was given out and nothing after it was pruned since."""
 
     @abstractmethod
-    async def prune(self, before: datetime) -> None:
-        """Forget the events committed before ``before``: positions from then on get a reset instead."""
+    async def prune(self, before: datetime) -> int:
+        """Forget the events committed before ``before`` (all but the last): positions from then on get a reset
+        instead. Answers how many events were forgotten."""
 
     @abstractmethod
     async def wait(self, seconds: float) -> None:

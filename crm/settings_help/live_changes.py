@@ -50,8 +50,8 @@ LIVE_CHANGES: dict[str, Help] = {
         (
             "how long a stream position stays resumable (`Last-Event-ID` or `?after=`) at least; an older one gets "
             "`event: reset` (reload, then follow on). Every customer change is kept for it as an event with its "
-            "body (table `customer_events`), whether anyone follows or not; each worker process with open streams "
-            "deletes the older ones every 10 minutes, so while no process has a stream open none are deleted"
+            "body (table `customer_events`), whether anyone follows or not; the hourly `crm photos sweep` forgets the "
+            "older ones, and so does every worker process with open streams, every 10 minutes"
         ),
         production="as long as a client may be away and still catch up instead of reloading; longer keeps more rows",
     ),

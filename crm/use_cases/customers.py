@@ -12,6 +12,7 @@ from adapters.photos.local import LocalPhotoStorage
 from adapters.photos.signing import UrlSigner
 from application.customers.editing import CreateCustomer, DeleteCustomer, UpdateCustomer
 from application.customers.erasure import EraseCustomer
+from application.customers.event_retention import ForgetOldChangeEvents
 from application.customers.exporting import ExportCustomers
 from application.customers.history import ListCustomerHistory
 from application.customers.importing import ImportCustomers
@@ -22,7 +23,7 @@ from application.customers.photos import LinkPhotos, RemoveCustomerPhoto, Upload
 from application.customers.reading import GetCustomer, ListCustomers
 from application.customers.stream_guard import StreamGuard
 from application.customers.trash import ListTrash, PurgeTrash, RestoreCustomer
-from crm.live_change_settings import live_change_settings
+from crm.live_change_settings import live_change_settings, replay_window
 from crm.use_cases.access import AccessUseCases
 from crm.use_cases.shared import Shared
 
@@ -94,6 +95,11 @@ class CustomerUseCases(AccessUseCases):
         LiveChanges, adapters.customer_event_feed, authenticate, photo_storage, clock,
         providers.Factory(live_change_settings, settings), stopping=providers.Object(shutdown_requested),
     )  # fmt: skip
+
+    # The hourly maintenance forgets old events too, whether or not anyone follows (event_retention.py).
+    forget_old_change_events = providers.Factory(
+        ForgetOldChangeEvents, adapters.customer_event_feed, clock, providers.Factory(replay_window, settings)
+    )
 
     stream_guard = providers.Singleton(
         StreamGuard, live_changes, authenticate, adapters.access_changes, clock, providers.Object(shutdown_requested)

@@ -34,17 +34,18 @@ class InMemoryCustomerEventFeed(CustomerEventFeed):
             position.commit == position.change and self._store.customer_events_pruned_through < position.commit <= last
         )
 
-    async def prune(self, before: datetime) -> None:
+    async def prune(self, before: datetime) -> int:
         async with self._store.write_lock:
             tables = self._store.committed
             # The last event stays, as the last commit does in PostgreSQL.
             last = next(reversed(tables.customer_events), None)
             old = [key for key, event in tables.customer_events.items() if event.occurred_at < before and key != last]
             if not old:
-                return
+                return 0
             kept = {key: event for key, event in tables.customer_events.items() if key > old[-1]}
             self._store.committed = replace(tables, customer_events=kept)
             self._store.customer_events_pruned_through = max(self._store.customer_events_pruned_through, old[-1])
+            return len(tables.customer_events) - len(kept)
 
     async def wait(self, seconds: float) -> None:
         woken = self._store.customer_events_committed

@@ -101,14 +101,20 @@ class SqlCustomerEventFeed(CustomerEventFeed):
             found = await connection.execute(select(_commits.c.xid).where(_commits.c.position == position.commit))
             return found.first() is not None
 
-    async def prune(self, before: datetime) -> None:
+    async def prune(self, before: datetime) -> int:
         async with self._engine.begin() as connection:
             # Their events go with them (ON DELETE CASCADE). The last commit stays, so that an empty table
             # means that nothing was ever committed, and the beginning may be resumed from.
             last = select(func.max(_commits.c.position)).scalar_subquery()
-            await connection.execute(
-                delete(_commits).where(_commits.c.committed_at < before, _commits.c.position < last)
+            gone = (
+                delete(_commits)
+                .where(_commits.c.committed_at < before, _commits.c.position < last)
+                .returning(_commits.c.xid)
+                .cte("gone")
             )
+            # The count reads the snapshot from before the statement, in which the cascade has not yet run.
+            counted = select(func.count()).select_from(_events).where(_events.c.xid.in_(select(gone.c.xid)))
+            return int((await connection.execute(counted)).scalar_one())
 
     async def wait(self, seconds: float) -> None:
         await self._listen()

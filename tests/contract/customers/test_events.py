@@ -187,7 +187,8 @@ async def test_positions_that_may_be_resumed_from(backend: Backend) -> None:
     assert not await backend.events.knows(EventPosition(new.position.commit + 1000, 1))
 
     # Pruning goes by commit time: all of it is older than this. The last event stays, to resume from.
-    await backend.events.prune(T0 + timedelta(days=365 * 100))
+    assert await backend.events.prune(T0 + timedelta(days=365 * 100)) == 1
+    assert await backend.events.prune(T0 + timedelta(days=365 * 100)) == 0
 
     assert not await backend.events.knows(old.position)
     assert not await backend.events.knows(BEGINNING)

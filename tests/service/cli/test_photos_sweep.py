@@ -159,3 +159,24 @@ async def test_the_sweep_purges_the_trash_after_the_trash_period_photo_included(
 async def _user_id(engine: AsyncEngine) -> object:
     async with engine.connect() as connection:
         return (await connection.execute(text("SELECT id FROM users LIMIT 1"))).scalar_one()
+
+
+async def test_the_sweep_forgets_live_change_events_past_the_replay_window_even_with_nobody_following(
+    seeded: list[str], clean_database: AsyncEngine, database_url: str, tmp_path: Path
+) -> None:
+    """Every customer change is kept as an event for resuming streams; without this, a shop that nobody follows
+    live would keep them for ever (the hub forgets old ones only while streams are open)."""
+    # The seeded customer's creation and its photo: two commits. Both as if made 25 hours ago.
+    async with clean_database.begin() as connection:
+        await connection.execute(text("UPDATE customer_event_commits SET committed_at = now() - interval '25 hours'"))
+
+    result = await _sweep(database_url, tmp_path)
+
+    assert result.exit_code == 0, result.output
+    # The last commit's event stays, so that a stream may still resume from the beginning of what is kept.
+    assert "Live changes: forgot 1 events older than 24 hours." in result.output
+    async with clean_database.connect() as connection:
+        kinds: list[str] = list((await connection.execute(text("SELECT type FROM customer_events"))).scalars().all())
+    assert kinds == ["customer.photo_changed"]
+    again = await _sweep(database_url, tmp_path)
+    assert "Live changes: forgot 0 events older than 24 hours." in again.output
