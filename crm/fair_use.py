@@ -38,7 +38,8 @@ def fair_use_of(container: Application) -> tuple[FairUse, AdmissionSync | None]:
 
 
 async def start_exchanging(sync: AdmissionSync | None) -> asyncio.Task[None] | None:
-    """Exchange once before the first request, then about every second in a task of its own."""
+    """Charge what the replicas admitted within the callers' windows (a restart forgets no quota) and exchange once,
+    before the first request; then exchange about every second in a task of its own."""
     if sync is None:
         return None
     await sync.exchange_once()
@@ -46,7 +47,7 @@ async def start_exchanging(sync: AdmissionSync | None) -> asyncio.Task[None] | N
 
 
 async def stop_exchanging(sync: AdmissionSync | None, task: asyncio.Task[None] | None) -> None:
-    """Stop exchanging, and tell the other replicas (before the pool closes)."""
+    """Stop exchanging, report the last admissions and tell the other replicas (before the pool closes)."""
     if sync is None or task is None:
         return
     task.cancel()

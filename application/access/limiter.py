@@ -5,7 +5,8 @@ each reports what it admitted per caller and charges here what the others admitt
 exchanges a replica does not know what the others admit, so while more than one replica is live each may admit
 at most its share of what the caller had left at the last exchange (``remaining / replicas``): a burst spread
 round-robin over the replicas then gets the quota, not the quota once per replica, and a caller that sticks to
-one replica still gets the rest one exchange later (decision record 0033).
+one replica still gets the rest one exchange later (decision record 0033). A process that starts is first charged
+with what every replica admitted within its callers' windows (``recall``), so that a quota survives a restart.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
-from application.ports.admissions import PeerAdmissions, SlotKey
+from application.ports.admissions import SLOT_SECONDS, PeerAdmissions, SlotKey
 from domain.rate_limits import Policy, Standing, admits, charged, is_whole, standing, taken
 
 # Callers are named by kind, so that a user id, a key id and an address never meet.
@@ -87,8 +88,9 @@ class Limiter:
         self._generation = 0
         # This replica's totals per caller and slot that changed since the last report.
         self._unreported: dict[SlotKey, int] = {}
-        # The other replicas' totals already charged.
+        # The other replicas' totals already charged, and the slot from which on exchanges charged them all.
         self._charged: dict[SlotKey, int] = {}
+        self._exchanged_from: int | None = None
         self.decisions = Decisions()
 
     def admit(self, caller: str) -> Verdict:
@@ -195,6 +197,8 @@ class Limiter:
         now = self._clock()
         self.replicas = max(peers.replicas, 1)
         self.slot = slot
+        if self._exchanged_from is None:
+            self._exchanged_from = slot - 1
         self._generation += 1
         for key, total in peers.admitted.items():
             new = total - self._charged.get(key, 0)
@@ -208,6 +212,34 @@ class Limiter:
                 state.daily = charged(self.daily, state.daily, now, new)
         for key in [key for key in self._charged if key[1] < slot - 1]:
             del self._charged[key]
+
+    def recall(self, history: Mapping[SlotKey, int], slot: int, into_slot: float) -> None:
+        """Charge what the replicas admitted before this one exchanged: slot by slot in time order, each as if
+        admitted at its slot's start, so that what has recovered since is not charged again. ``slot`` is the current
+        slot, ``into_slot`` the seconds since it began. The daily policy counts every slot, the burst policy those its
+        window reaches. Read before the first exchange, the current and the previous slot's totals count as charged
+        for ``absorb``; read after exchanges (the first read failed), the slots they charged are left out."""
+        now = self._clock()
+        # A slot that began before this ended before the burst window: the burst policy has forgotten it.
+        burst_from = now - self.burst.window - SLOT_SECONDS
+        for key in sorted(history, key=lambda key: key[1]):
+            caller, at = key
+            if self._exchanged_from is not None and at >= self._exchanged_from:
+                continue
+            if at >= slot - 1:
+                self._charged[key] = history[key]
+            # A slot ahead of this one (another replica's clock runs ahead) is this one.
+            start = now - into_slot - max(slot - at, 0) * SLOT_SECONDS
+            in_burst = start > burst_from
+            if not in_burst and not caller.startswith(API_KEY_CALLER):
+                continue
+            # Remembered as of the slot's start: whole then, so nothing is charged twice.
+            state = self._callers.get(caller) or self._remember(caller, start)
+            if in_burst:
+                state.burst = charged(self.burst, state.burst, start, history[key])
+            if state.daily is not None:
+                state.daily = charged(self.daily, state.daily, start, history[key])
+        self.forget_idle()
 
     @property
     def callers(self) -> int:

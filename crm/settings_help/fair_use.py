@@ -27,18 +27,22 @@ FAIR_USE: dict[str, Help] = {
         ),
     ),
     "CRM_RATE_LIMIT_WINDOW_SECONDS": Help(
-        "the window of `CRM_RATE_LIMIT_REQUESTS` (the header's `w`): a spent quota comes back one request every "
-        "window ÷ quota seconds (0.1 s by default), and is whole again at most one window after the last request. "
-        "A worker process that starts later (a restart, a new pod) learns only the last minute or two of what the "
-        "others admitted, so a window much longer than that counts afresh in it"
+        "the window of `CRM_RATE_LIMIT_REQUESTS` (the header's `w`): a spent quota comes back one request "
+        "every window ÷ quota seconds (0.1 s by default), and is whole again at most one window after the "
+        "last request. What every process admitted is kept in PostgreSQL for the window and a minute or two "
+        "more (per caller and minute), and a process that starts (a restart, a new pod) is charged with it "
+        "before its first request, so a long window holds across rollouts too; the longer the window, the "
+        "more rows (one per caller, minute and process)"
     ),
     "CRM_API_KEY_DAILY_QUOTA": Help(
         'requests each API key may make per 86,400 s, on top of the window\'s quota (the `"daily"` policy; '
-        "users and client addresses have none). Smooth like the window, not a calendar day: a spent quota comes"
-        " back one request every 86,400 ÷ quota seconds. Off with `CRM_RATE_LIMIT_REQUESTS=0`. Kept in the "
-        "worker processes' memory: a process that starts later (a restart, a new pod) knows only the last minute"
-        " or two of a key's use, so after a rollout every key's day starts afresh. A brake on a runaway "
-        "script, not metering"
+        "users and client addresses have none). Smooth like the window, not a calendar day: a spent quota "
+        "comes back one request every 86,400 ÷ quota seconds. Off with `CRM_RATE_LIMIT_REQUESTS=0`. Counted "
+        "in the worker processes' memory; what each admitted per key and minute is kept in PostgreSQL for a "
+        "day, and a process that starts (a restart, a new pod) is charged with it before its first request, "
+        "so a key's day survives rollouts (a stopping process reports its last second first; a killed one "
+        "loses it). When PostgreSQL crashes the record is gone (UNLOGGED tables) and every key's day starts "
+        "afresh. A brake on a runaway script, not metering"
     ),
     "CRM_DB_STATEMENT_TIMEOUT_SECONDS": Help(
         (

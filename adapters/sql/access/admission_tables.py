@@ -1,7 +1,9 @@
 """The replicas' exchange of admitted requests (``admission_exchange.py``).
 
-UNLOGGED: written about once a second by every replica and needed for two minutes at most, so they skip the WAL;
-after a crash PostgreSQL empties them, which costs each caller at most one window of unshared counting.
+UNLOGGED: written about once a second by every replica, so they skip the WAL. A caller's rows are kept for its
+burst window and a slot more (two minutes by default), an API key's for a day and a slot, so that a process that
+starts charges them. After a crash PostgreSQL empties them: each caller's window counts unshared once, and every
+API key's day starts afresh.
 """
 
 from __future__ import annotations

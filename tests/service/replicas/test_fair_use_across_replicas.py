@@ -1,5 +1,6 @@
-"""A caller's quota holds across two replicas (api.md, "Fair use"): twice the quota sent round-robin to two
-``crm serve`` processes gets the quota, and not a quarter more, though neither asks the other on a request."""
+"""A caller's quota holds across replicas (api.md, "Fair use"): twice the quota sent round-robin to two ``crm serve``
+processes gets the quota, and not a quarter more, though neither asks the other on a request; and an API key's daily
+quota holds across a rollout, the process that counted it stopped and a new one started."""
 
 from __future__ import annotations
 
@@ -84,3 +85,60 @@ async def test_twice_the_quota_round_robin_gets_at_most_a_quarter_more(
         int(a.base_url.rpartition(":")[2]),
         int(b.base_url.rpartition(":")[2]),
     }
+
+
+DAILY_QUOTA = 3
+# A daily quota small enough to spend, and a burst quota that plays no part.
+DAILY = {
+    "CRM_RATE_LIMIT_REQUESTS": "1000",
+    "CRM_RATE_LIMIT_WINDOW_SECONDS": "10",
+    "CRM_API_KEY_DAILY_QUOTA": str(DAILY_QUOTA),
+}
+
+
+def _new_key(replica: Replica, admin_token: str, name: str) -> str:
+    made = replica.client.post(
+        "/api/v1/api-keys",
+        json={"name": name, "scopes": ["customers:read"]},
+        headers={"Authorization": f"Bearer {admin_token}"},
+    )
+    assert made.status_code == 201, made.text
+    return str(made.json()["key"])
+
+
+async def test_an_api_keys_day_survives_the_process_that_counted_it(
+    database_url: str, tmp_path: Path, accounts: Accounts, engine: AsyncEngine
+) -> None:
+    admin = await accounts.create(admin=True)
+    first = start_replica("first", database_url, tmp_path, DAILY)
+    try:
+        wait_until_ready(first, time.monotonic() + START_TIMEOUT)
+        signed_in = first.sign_in(admin, PASSWORD)
+        assert signed_in.status_code == 200, signed_in.text
+        spent = _new_key(first, signed_in.json()["access_token"], "Spent")
+        begun = _new_key(first, signed_in.json()["access_token"], "Begun")
+        answers = [first.get("/api/v1/customers", spent) for _ in range(DAILY_QUOTA + 1)]
+        assert [answer.status_code for answer in answers] == [200] * DAILY_QUOTA + [429]
+        assert answers[-1].json()["violated-policies"] == ["daily"]
+        assert first.get("/api/v1/customers", begun).status_code == 200
+    finally:
+        # Stopped at once, within the second after its last requests: it reports them as it leaves.
+        stop_replica(first)
+    # The rollout comes an hour later: what the first process reported is moved back an hour (60 slots), so that
+    # only the history can tell it, not the exchange of the last two slots that every process reads.
+    async with engine.begin() as connection:
+        moved = await connection.execute(text("UPDATE rate_limit_admissions SET slot = slot - 60"))
+    assert moved.rowcount >= 2
+
+    # The next process starts after the first has gone, and knows what the keys spent.
+    later = start_replica("later", database_url, tmp_path, DAILY)
+    try:
+        wait_until_ready(later, time.monotonic() + START_TIMEOUT)
+        refused = later.get("/api/v1/customers", spent)
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["violated-policies"] == ["daily"]
+        # A request comes back every 8 hours: the first of those spent an hour ago, in 7.
+        assert 6 * 3_600 < int(refused.headers["retry-after"]) <= 7 * 3_600 + 60
+        assert [later.get("/api/v1/customers", begun).status_code for _ in range(3)] == [200, 200, 429]
+    finally:
+        stop_replica(later)

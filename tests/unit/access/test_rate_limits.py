@@ -1,6 +1,7 @@
 """Fair use's arithmetic and the per-process limiter: GCRA counts exactly, gives back one request per interval,
 bursts up to the quota after a pause; API keys meet the daily policy too; between exchanges each of several replicas
-admits only its share; memory stays bounded; exports and imports are capped per caller."""
+admits only its share; a process that starts is charged with the replicas' history, slot by slot, without charging
+what has recovered since; memory stays bounded; exports and imports are capped per caller."""
 
 from __future__ import annotations
 
@@ -91,6 +92,73 @@ def test_with_two_replicas_each_admits_its_share_until_the_next_exchange() -> No
     # The same report again charges nothing more.
     limit.absorb(PeerAdmissions(replicas=2, admitted={(ADA, 1): 3}), slot=1)
     assert limit.admit(ADA).admitted
+
+
+HOUR = 3_600
+SLOT = 1_000  # the current slot in the history tests; ``into`` seconds have passed since it began
+
+
+def slot_hours_ago(hours: float) -> int:
+    """The slot that began ``hours`` before the current one's start (whole slots of 60 s)."""
+    return SLOT - round(hours * HOUR / 60)
+
+
+def test_history_is_charged_from_each_slots_start_so_what_recovered_since_is_not_charged() -> None:
+    limit = limiter(Ticks())
+    # The daily quota of 3 came back one every 8 hours: of 3 spent 10 hours ago, 1 is back.
+    limit.recall({(KEY, slot_hours_ago(10)): 3}, SLOT, into_slot=0.0)
+    assert [limit.admit(KEY).admitted for _ in range(2)] == [True, False]
+    # Charged at once instead (as an exchange charges what the others admit now), none would be.
+    fresh = limiter(Ticks())
+    fresh.absorb(PeerAdmissions(replicas=1, admitted={(KEY, slot_hours_ago(10)): 3}), SLOT)
+    assert not fresh.admit(KEY).admitted
+
+
+def test_history_is_charged_in_time_order() -> None:
+    limit = limiter(Ticks())
+    # 2 at -12 h leave the key owing until +4 h; 1 at -1 h owes 8 h more: until +12 h, so 1 of 3 is free now.
+    # The other way round (-1 h first) it would owe until +23 h, and none would be.
+    history = {(KEY, slot_hours_ago(1)): 1, (KEY, slot_hours_ago(12)): 2}
+    limit.recall(history, SLOT, into_slot=0.0)
+    first = limit.admit(KEY)
+    assert first.admitted
+    assert first.standings[1].remaining == 0
+    assert first.standings[1].reset == 20 * HOUR
+    assert not limit.admit(KEY).admitted
+
+
+def test_the_burst_policy_counts_only_the_slots_its_window_reaches() -> None:
+    ticks = Ticks()
+    limit = limiter(ticks)
+    # 3 s into the current slot: 8 admitted in it are charged from its start, and 3 of them are back.
+    limit.recall({(ADA, SLOT): 8}, SLOT, into_slot=3.0)
+    assert limit.admit(ADA).standings[0].remaining == 4
+    # A slot that ended before the 10-s window counts for nobody's burst, only for an API key's day.
+    other = limiter(ticks)
+    other.recall({(USER_CALLER + "bob", SLOT - 1): 10, (KEY, SLOT - 1): 2}, SLOT, into_slot=10.0)
+    assert other.callers == 1
+    verdict = other.admit(KEY)
+    assert [item.remaining for item in verdict.standings] == [9, 0]
+
+
+def test_after_the_history_an_exchange_charges_only_what_is_new() -> None:
+    limit = limiter(Ticks())
+    limit.recall({(ADA, SLOT): 4, (ADA, SLOT - 1): 50}, SLOT, into_slot=0.0)
+    limit.absorb(PeerAdmissions(replicas=1, admitted={(ADA, SLOT): 4, (ADA, SLOT - 1): 50}), SLOT)
+    assert limit.admit(ADA).standings[0].remaining == 5  # 10 - 4 - this one
+    limit.absorb(PeerAdmissions(replicas=1, admitted={(ADA, SLOT): 7, (ADA, SLOT - 1): 50}), SLOT)
+    assert limit.admit(ADA).standings[0].remaining == 1  # 3 more charged now, and this one
+
+
+def test_a_history_read_after_exchanges_leaves_out_the_slots_they_charged() -> None:
+    limit = limiter(Ticks())
+    # The first read failed; the exchanges since charged from the slot before theirs on, as it came.
+    limit.absorb(PeerAdmissions(replicas=1, admitted={(KEY, SLOT - 1): 1}), SLOT)
+    limit.recall({(KEY, SLOT - 1): 1, (KEY, SLOT): 1, (KEY, slot_hours_ago(2)): 1}, SLOT + 1, into_slot=0.0)
+    verdict = limit.admit(KEY)
+    assert verdict.admitted
+    assert verdict.standings[1].remaining == 0  # 3 - the exchanged one - the one 2 hours back - this one
+    assert not limit.admit(KEY).admitted
 
 
 def test_what_this_replica_admitted_is_reported_once_and_again_after_a_failure() -> None:
