@@ -217,8 +217,9 @@ class Limiter:
         """Charge what the replicas admitted before this one exchanged: slot by slot in time order, each as if
         admitted at its slot's start, so that what has recovered since is not charged again. ``slot`` is the current
         slot, ``into_slot`` the seconds since it began. The daily policy counts every slot, the burst policy those its
-        window reaches. Read before the first exchange, the current and the previous slot's totals count as charged
-        for ``absorb``; read after exchanges (the first read failed), the slots they charged are left out."""
+        window reaches. The current and the previous slot are left to ``absorb``, which charges them as of now, as
+        it always has: as of their start, a 10-s window would give back at once what a stopping replica admitted
+        in its last seconds. Read after exchanges (the first read failed), the slots they charged are left out."""
         now = self._clock()
         # A slot that began before this ended before the burst window: the burst policy has forgotten it.
         burst_from = now - self.burst.window - SLOT_SECONDS
@@ -227,7 +228,7 @@ class Limiter:
             if self._exchanged_from is not None and at >= self._exchanged_from:
                 continue
             if at >= slot - 1:
-                self._charged[key] = history[key]
+                continue
             # A slot ahead of this one (another replica's clock runs ahead) is this one.
             start = now - into_slot - max(slot - at, 0) * SLOT_SECONDS
             in_burst = start > burst_from

@@ -130,23 +130,27 @@ def test_history_is_charged_in_time_order() -> None:
 def test_the_burst_policy_counts_only_the_slots_its_window_reaches() -> None:
     ticks = Ticks()
     limit = limiter(ticks)
-    # 3 s into the current slot: 8 admitted in it are charged from its start, and 3 of them are back.
-    limit.recall({(ADA, SLOT): 8}, SLOT, into_slot=3.0)
-    assert limit.admit(ADA).standings[0].remaining == 4
+    # The current and the previous slot are the first exchange's, charged as of now: 3 s into the slot, 8 admitted
+    # in it by a replica that just stopped are not given back as if they had been admitted at its start.
+    recent = {(ADA, SLOT): 8}
+    limit.recall(recent, SLOT, into_slot=3.0)
+    assert limit.callers == 0
+    limit.absorb(PeerAdmissions(replicas=1, admitted=recent), SLOT)
+    assert limit.admit(ADA).standings[0].remaining == 1
     # A slot that ended before the 10-s window counts for nobody's burst, only for an API key's day.
     other = limiter(ticks)
-    other.recall({(USER_CALLER + "bob", SLOT - 1): 10, (KEY, SLOT - 1): 2}, SLOT, into_slot=10.0)
+    other.recall({(USER_CALLER + "bob", SLOT - 2): 10, (KEY, SLOT - 2): 2}, SLOT, into_slot=10.0)
     assert other.callers == 1
     verdict = other.admit(KEY)
     assert [item.remaining for item in verdict.standings] == [9, 0]
 
 
-def test_after_the_history_an_exchange_charges_only_what_is_new() -> None:
+def test_after_the_history_the_exchanges_charge_the_recent_slots_once_each() -> None:
     limit = limiter(Ticks())
-    limit.recall({(ADA, SLOT): 4, (ADA, SLOT - 1): 50}, SLOT, into_slot=0.0)
-    limit.absorb(PeerAdmissions(replicas=1, admitted={(ADA, SLOT): 4, (ADA, SLOT - 1): 50}), SLOT)
+    limit.recall({(ADA, SLOT): 4, (KEY, slot_hours_ago(1)): 1}, SLOT, into_slot=0.0)
+    limit.absorb(PeerAdmissions(replicas=1, admitted={(ADA, SLOT): 4}), SLOT)
     assert limit.admit(ADA).standings[0].remaining == 5  # 10 - 4 - this one
-    limit.absorb(PeerAdmissions(replicas=1, admitted={(ADA, SLOT): 7, (ADA, SLOT - 1): 50}), SLOT)
+    limit.absorb(PeerAdmissions(replicas=1, admitted={(ADA, SLOT): 7}), SLOT)
     assert limit.admit(ADA).standings[0].remaining == 1  # 3 more charged now, and this one
 
 
