@@ -3,7 +3,7 @@ off (``CRM_RATE_LIMIT_REQUESTS=0``) and on with a quota too large to trigger, si
 
 ```sh
 make bench                                # runs this after the endpoint benchmark
-.venv/bin/python -m bench.fair_use           # 8 interleaved runs of 5 s per endpoint and configuration
+.venv/bin/python -m bench.fair_use           # 6 interleaved runs of 5 s per endpoint and server (two of each)
 .venv/bin/python -m bench.fair_use --quick   # 1 run of 3 s
 ```
 
@@ -22,6 +22,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -41,6 +42,10 @@ CONFIGURATIONS = {
     # 1,000,000 per 10 s: counted, headers sent, exchanged between replicas, never refused.
     "limiter on": (("CRM_RATE_LIMIT_REQUESTS", "1000000"), ("CRM_RATE_LIMIT_WINDOW_SECONDS", "10")),
 }
+# Two servers of each configuration, started A B B A: measured side by side, two identical servers differed by
+# 6-9 % in req/s, the second started being the slower (an A/A run, limiter off in both); this cancels that.
+SERVERS = (("limiter off", 1), ("limiter on", 1), ("limiter on", 2), ("limiter off", 2))
+COPIES = 2
 TARGET = 0.03
 BUSY_LOAD = 0.5  # a 1-minute load average above this: others are using the machine
 NOTES = "<!-- notes: written by hand, kept by bench/fair_use.py -->"
@@ -50,7 +55,7 @@ BUSY_NOTE = ": the machine was busy, so req/s are indicative only; run again on 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="1 run of 3 s")
-    parser.add_argument("--runs", type=int, help="interleaved runs per endpoint and configuration (default 8)")
+    parser.add_argument("--runs", type=int, help="interleaved runs per endpoint and configuration (default 6)")
     parser.add_argument("--seconds", type=float, help="length of each run (default 5)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--server-cores", default="0")
@@ -58,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=PAGE)
     # make bench passes the same BENCH_ARGS to every script: what is not ours is left to the others.
     args, _ = parser.parse_known_args(argv)
-    runs, seconds = args.runs or (1 if args.quick else 8), args.seconds or (3.0 if args.quick else 5.0)
+    runs, seconds = args.runs or (1 if args.quick else 6), args.seconds or (3.0 if args.quick else 5.0)
     generate = run_wrk if wrk_available(install=True) else run_python
     results: dict[tuple[str, str], list[LoadResult]] = {}
     # The server's CPU time per request: on a shared machine a steadier measure of the limiter's cost than req/s.
@@ -67,17 +72,18 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="crm-bench-fair-use-") as folder, database.server() as server_url:
         work = Path(folder)
         db = asyncio.run(database.create(server_url))
-        servers: dict[str, processes.Server] = {}
+        servers: dict[tuple[str, int], processes.Server] = {}
         try:
             user = asyncio.run(seed_base(db.url))
             form = urlencode({"grant_type": "password", "username": user.email, "password": user.password})
             secret = secrets.token_urlsafe(48)
-            for name, extra in CONFIGURATIONS.items():
+            for name, copy in SERVERS:
                 port = free_port()
                 command = processes.pinned(processes.service_command(port), args.server_cores)
-                env = service_env(db, secret, work / name.replace(" ", "-"), extra)
-                servers[name] = processes.start(name.replace(" ", "-"), command, env, port, work, "/health/ready")
-            bearer = Session(servers["limiter off"].base_url, form).bearer()
+                label = f"{name.replace(' ', '-')}-{copy}"
+                env = service_env(db, secret, work / label, CONFIGURATIONS[name])
+                servers[name, copy] = processes.start(label, command, env, port, work, "/health/ready")
+            bearer = Session(servers["limiter off", 1].base_url, form).bearer()
             reads = tuple(f"/api/v1/customers/{seed.customer_id(index)}" for index in range(1, BASE_ROWS + 1))
             workloads = {"GET by id": reads, "list (first page)": ("/api/v1/customers?limit=20",)}
             for endpoint, paths in workloads.items():
@@ -86,8 +92,8 @@ def main(argv: list[str] | None = None) -> None:
                     generate(server.base_url, workload, 1.0, args.client_cores, work)
                 for run in range(runs):
                     order = list(servers.items()) if run % 2 == 0 else list(reversed(servers.items()))
-                    for name, server in order:
-                        print(f"== {endpoint}, {name}, run {run + 1}/{runs}", file=sys.stderr)
+                    for (name, copy), server in order:
+                        print(f"== {endpoint}, {name} ({copy}), run {run + 1}/{runs}", file=sys.stderr)
                         cpu_before = processes.cpu_seconds(server.pids)
                         result = generate(server.base_url, workload, seconds, args.client_cores, work)
                         cpu = processes.cpu_seconds(server.pids) - cpu_before
@@ -122,10 +128,11 @@ def _page(
         "",
         "Written by `.venv/bin/python -m bench.fair_use` (part of `make bench`); do not edit by hand. The service with"
         " the limiter off (`CRM_RATE_LIMIT_REQUESTS=0`) and on with a quota it never reaches (1,000,000 per 10 s),"
-        f" side by side on one database: {runs} interleaved run(s) of {seconds:g} s per endpoint and configuration"
+        f" side by side on one database, two servers of each started off, on, on, off: {runs} interleaved run(s)"
+        f" of {seconds:g} s per endpoint and server"
         f" ({'wrk' if wrk else 'the Python load generator'}, one signed-in user); req/s, latencies and CPU are"
-        " medians, and each ratio on / off is the median of the ratios of a run to its neighbour of the other"
-        " configuration (pairs' range: the lowest and highest of those, the machine's noise). Target: on within"
+        " medians, and each ratio on / off is the median over the runs of the on servers' total to the off servers'"
+        " (pairs' range: the lowest and highest of those, the machine's noise). Target: on within"
         f" {TARGET:.0%} of off in requests per second. The server's CPU time per request (user + system, all its"
         " threads) is the steadier measure when others share the machine: its ratio is the cost as the server pays"
         f" it. Load average (1 / 5 / 15 min) at the start {loads[0]}, at the end {loads[1]}"
@@ -145,9 +152,11 @@ def _page(
             p99 = statistics.median(result.p99_ms for result in measured)
             errors = sum(result.non_2xx for result in measured)
             cpu = statistics.median(cpu_per_request[endpoint, name])
-            # Each run against the run of the other configuration next to it: the machine's drift cancels out.
-            ratios = [on.rps / off.rps for on, off in zip(measured, offs, strict=True)]
-            cpu_ratios = [on / off for on, off in zip(cpu_per_request[endpoint, name], cpu_offs, strict=True)]
+            # Each run against the same run of the other configuration: the machine's drift cancels out.
+            rps_on, rps_off = _per_run(r.rps for r in measured), _per_run(r.rps for r in offs)
+            ratios = [on / off for on, off in zip(rps_on, rps_off, strict=True)]
+            cpu_on, cpu_off = _per_run(cpu_per_request[endpoint, name]), _per_run(cpu_offs)
+            cpu_ratios = [on / off for on, off in zip(cpu_on, cpu_off, strict=True)]
             ratio, cpu_ratio = statistics.median(ratios), statistics.median(cpu_ratios)
             verdict = spread = ""
             if name != "limiter off":
@@ -159,6 +168,12 @@ def _page(
                 f" | {cpu * 1e6:,.0f} | {cpu_ratio:.3f} | {verdict} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _per_run(values: Iterable[float]) -> list[float]:
+    """The copies' figures of each run added up (each run measures every copy once)."""
+    figures = list(values)
+    return [sum(figures[start : start + COPIES]) for start in range(0, len(figures), COPIES)]
 
 
 def _own_cost(request_cpu: float) -> str:
