@@ -32,6 +32,7 @@ import httpx
 
 from bench import database, processes
 from bench.live_change_readers import read_streams
+from bench.page_info import write_section
 from bench.servers import free_port, service_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,16 +192,6 @@ before the commit) to its arrival; the readers run in a process of their own on 
 """
 
 
-def _write_page(section: str) -> None:
-    text = PAGE.read_text() if PAGE.exists() else "# Performance\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section.strip() + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    PAGE.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--streams", type=int, default=1000)
@@ -214,7 +205,7 @@ def main() -> None:
     section = _section(figures, seconds)
     print(section)
     if not options.no_write:
-        _write_page(section)
+        write_section(PAGE, START, END, section)
 
 
 if __name__ == "__main__":

@@ -99,3 +99,15 @@ def method(options: Options, generator: str) -> str:
   million rows deep within 1.5x the first page's p50 latency, signing in under 200 MiB, no errors and no
   5xx. The figures are only comparable within one run on one machine.
 """
+
+
+def write_section(page: Path, start: str, end: str, section: str) -> None:
+    """Put ``section`` (which begins with ``start`` and ends with ``end``) where the page has those markers, else at
+    its end: one bench's part of a page, rewritten without touching the rest."""
+    text = page.read_text() if page.exists() else "# Performance\n"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + section.strip() + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    page.write_text(text)

@@ -33,6 +33,7 @@ from pathlib import Path
 import asyncpg
 
 from bench import commit_load, database
+from bench.page_info import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "performance.md"
@@ -145,16 +146,6 @@ machine the same variant moves by a third from round to round.
 """
 
 
-def _write_page(section: str) -> None:
-    text = PAGE.read_text()
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section.strip() + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    PAGE.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0)
@@ -169,7 +160,7 @@ def main() -> None:
     section = _run(options)
     print(section)
     if not options.no_write:
-        _write_page(section)
+        write_section(PAGE, START, END, section)
 
 
 if __name__ == "__main__":

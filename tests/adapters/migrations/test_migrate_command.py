@@ -101,21 +101,28 @@ async def test_a_schema_ahead_of_the_release_is_left_alone_with_exit_0(
     assert schema_dump(url) == before
 
 
+async def _migrate_past_0005_while_users_are_written(
+    url: str, data_dir: Path, *, together: bool = False, **limits: str
+) -> tuple[int, str]:
+    """``crm migrate`` from 0005 while a write transaction holds ``users``, which 0006's foreign keys point at."""
+    await upgrade(url, "0005")
+    async with long_reader(url) as writer:
+        await writer.execute(text("LOCK TABLE users IN ROW EXCLUSIVE MODE"))
+        return await crm_migrate(url, data_dir, together=together, **limits)
+
+
 async def test_a_migration_that_never_gets_its_lock_fails_in_one_line(
     scratch_database: ScratchDatabase, tmp_path: Path
 ) -> None:
     """0006 adds foreign keys that point at ``users``: a long write transaction on it holds the migration off."""
     url = await scratch_database()
-    await upgrade(url, "0005")
-    async with long_reader(url) as writer:
-        await writer.execute(text("LOCK TABLE users IN ROW EXCLUSIVE MODE"))
-        status, error = await crm_migrate(
-            url,
-            tmp_path,
-            CRM_MIGRATION_LOCK_TIMEOUT_SECONDS="0.1",
-            CRM_MIGRATION_LOCK_RETRIES="1",
-            CRM_MIGRATION_RETRY_PAUSE_SECONDS="0.1",
-        )
+    status, error = await _migrate_past_0005_while_users_are_written(
+        url,
+        tmp_path,
+        CRM_MIGRATION_LOCK_TIMEOUT_SECONDS="0.1",
+        CRM_MIGRATION_LOCK_RETRIES="1",
+        CRM_MIGRATION_RETRY_PAUSE_SECONDS="0.1",
+    )
     assert status == 1
     assert "Traceback" not in error
     last = error.strip().splitlines()[-1]
@@ -128,12 +135,9 @@ async def test_the_error_comes_after_the_log_lines_of_the_step_that_failed(
 ) -> None:
     """A lock timeout of a millisecond: the error follows the revision's log line at once, yet is written after it."""
     url = await scratch_database()
-    await upgrade(url, "0005")
-    async with long_reader(url) as writer:
-        await writer.execute(text("LOCK TABLE users IN ROW EXCLUSIVE MODE"))
-        status, output = await crm_migrate(
-            url, tmp_path, together=True, CRM_MIGRATION_LOCK_TIMEOUT_SECONDS="0.001", CRM_MIGRATION_LOCK_RETRIES="0"
-        )
+    status, output = await _migrate_past_0005_while_users_are_written(
+        url, tmp_path, together=True, CRM_MIGRATION_LOCK_TIMEOUT_SECONDS="0.001", CRM_MIGRATION_LOCK_RETRIES="0"
+    )
     assert status == 1, output
     lines = output.splitlines()
     logged = _log_lines(output)
