@@ -9,18 +9,16 @@ lets one notifying commit through at a time, a cost not worth paying when no pro
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 from sqlalchemy import Row, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.customers.event_tables import customer_event_commits, customer_events
+from adapters.sql.wake_ups import WakeUps
 from application.ports.customer_events import CustomerEventFeed
 from domain.customer_events import BEGINNING, CustomerEvent, EventPosition
 from domain.customers import Photo
@@ -64,10 +62,11 @@ def _event(row: Row[Any]) -> CustomerEvent:
 class SqlCustomerEventFeed(CustomerEventFeed):
     def __init__(self, engine: AsyncEngine, dsn: str) -> None:
         self._engine = engine
-        self._dsn = dsn
-        self._woken = asyncio.Event()
-        self._listener: asyncpg.Connection | None = None
-        self._connecting = asyncio.Lock()
+        # Writers did not notify while no listener was connected (migration 0009): on connecting it wakes the
+        # caller once, for the changes that committed since its last read.
+        self._wake_ups = WakeUps(
+            dsn, CHANNEL, f"{LISTENER_APPLICATION_NAME}:{os.getpid()}", logger, wake_on_connect=True
+        )
 
     async def latest(self) -> EventPosition:
         async with self._engine.begin() as connection:
@@ -117,36 +116,8 @@ class SqlCustomerEventFeed(CustomerEventFeed):
             return int((await connection.execute(counted)).scalar_one())
 
     async def wait(self, seconds: float) -> None:
-        await self._listen()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._woken.wait()
-        self._woken.clear()
-
-    async def _listen(self) -> None:
-        async with self._connecting:
-            if self._listener is not None and not self._listener.is_closed():
-                return
-            try:
-                self._listener = await asyncpg.connect(
-                    self._dsn,
-                    timeout=5,
-                    server_settings={"application_name": f"{LISTENER_APPLICATION_NAME}:{os.getpid()}"},
-                )
-                await self._listener.add_listener(CHANNEL, lambda *_: self._woken.set())
-                # Writers did not notify while no listener was connected (migration 0009): read once now, for the
-                # changes that committed since the caller's last read.
-                self._woken.set()
-            except Exception:  # refused, lost, timed out: in every case, poll until the next try
-                # Without the listener new events are still found, at the callers' next poll.
-                logger.warning("Cannot LISTEN for customer changes; falling back to polling.", exc_info=True)
-                self._listener = None
+        await self._wake_ups.wait(seconds)
 
     async def aclose(self) -> None:
-        """Stop listening (the next ``wait`` listens again), under the lock that connecting takes, so that a
-        ``wait`` starting meanwhile connects anew rather than keep the connection being closed."""
-        async with self._connecting:
-            listener, self._listener = self._listener, None
-            if listener is not None:
-                with contextlib.suppress(Exception):
-                    await listener.close(timeout=2)
+        """Stop listening; the next ``wait`` listens again."""
+        await self._wake_ups.close()

@@ -8,19 +8,17 @@ customer's events in commit order.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-import asyncpg
 from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.integrations.tables import webhook_attempts, webhook_deliveries, webhook_events, webhooks
 from adapters.sql.integrations.webhooks import CHANNEL, WEBHOOK_COLUMNS, creator, webhook_of
+from adapters.sql.wake_ups import WakeUps
 from application.ports.webhooks import Attempt, ClaimedDeliveries, DeliveryQueue, DueDelivery, OutboxStats
 from domain.webhooks import DeliveryStatus, WebhookEvent
 
@@ -144,38 +142,18 @@ class SqlDeliveryQueue(DeliveryQueue):
     """The queue, and a dedicated connection that LISTENs for committed events to wake the workers."""
 
     def __init__(self, engine: AsyncEngine, dsn: str) -> None:
-        self._engine, self._dsn = engine, dsn
-        self._woken = asyncio.Event()
-        self._listener: asyncpg.Connection | None = None
-        self._connecting = asyncio.Lock()
+        self._engine = engine
+        # Without the listener the workers still find work by their idle timeout.
+        self._wake_ups = WakeUps(dsn, CHANNEL, "crm-webhooks", logger)
 
     def claim(self, limit: int, now: datetime) -> SqlClaimedDeliveries:
         return SqlClaimedDeliveries(self._engine, limit, now)
 
     async def wait_for_work(self, seconds: float) -> None:
-        await self._listen()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._woken.wait()
-        self._woken.clear()
-
-    async def _listen(self) -> None:
-        async with self._connecting:
-            if self._listener is not None and not self._listener.is_closed():
-                return
-            try:
-                self._listener = await asyncpg.connect(self._dsn, server_settings={"application_name": "crm-webhooks"})
-                await self._listener.add_listener(CHANNEL, lambda *_: self._woken.set())
-            except (OSError, asyncpg.PostgresError):
-                # Without the listener the workers still find work by their idle timeout.
-                logger.warning("Cannot LISTEN for webhook events; falling back to polling.", exc_info=True)
-                self._listener = None
+        await self._wake_ups.wait(seconds)
 
     async def close(self) -> None:
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.close()
-            self._listener = None
+        await self._wake_ups.close()
 
     async def next_due(self, after: datetime) -> datetime | None:
         async with self._engine.connect() as connection:
