@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.http.app import create_http_app
+from adapters.http.customers.stream_metrics import LIVE_CHANGE_METRICS
 from adapters.http.edge.response_headers import ASGIApp
 from adapters.http.health import Check, Readiness
 from adapters.http.server import shutdown_requested
@@ -77,6 +78,8 @@ def build_asgi_app(container: Application, engine: AsyncEngine | None) -> tuple[
             await _bootstrap_first_admin(container, settings)
             # Built after the photo storage is settled (the hub signs photo URLs); its tasks start with a stream.
             container.stream_guard()
+            LIVE_CHANGE_METRICS.watch(container.live_changes())
+            resources.callback(LIVE_CHANGE_METRICS.forget, container.live_changes())
             resources.push_async_callback(container.live_changes().aclose)
             exchanging = await start_exchanging(sync)
             if settings.webhooks_in_serve:

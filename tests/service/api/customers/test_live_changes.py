@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.service.api.access.test_api_keys import as_key, make_key
 from tests.service.api.customers.test_photos import image_bytes
@@ -156,6 +158,30 @@ def test_the_sixth_stream_of_a_caller_is_refused_and_keys_need_the_read_scope(
         assert allowed.status == 200
         _create(clerk, "C-1")
         assert allowed.next().body["data"]["id"] == "C-1"
+
+
+def _streams_gauges(client: httpx.Client) -> tuple[float, float]:
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(client.get("/metrics").text)
+        for sample in family.samples
+    }
+    return samples["crm_live_change_streams"], samples["crm_live_change_streams_max"]
+
+
+def test_operators_see_the_open_streams_beside_the_maximum(
+    clerk: SignedIn, base_url: str, client: httpx.Client
+) -> None:
+    with open_stream(base_url, clerk.access_token) as first, open_stream(base_url, clerk.access_token) as second:
+        assert first.status == second.status == 200
+        open_now, maximum = _streams_gauges(client)
+        assert open_now >= 2
+        # CRM_LIVE_CHANGES_MAX_STREAMS's default, for each app this test process serves.
+        assert maximum >= 1000 and maximum % 1000 == 0
+    deadline = time.monotonic() + 5
+    while _streams_gauges(client)[0] > open_now - 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _streams_gauges(client)[0] <= open_now - 2
 
 
 def test_bad_requests_are_refused_with_problems(clerk: SignedIn, client: httpx.Client) -> None:
